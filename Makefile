@@ -1,0 +1,58 @@
+# Two commands from a fresh clone: `make run` and `make test`.
+# Both go through `make setup`: Python 3.10 venv, pinned packages, a trained model.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+RASA        := $(VENV)/bin/rasa
+DEPS_STAMP  := $(VENV)/.deps-installed
+MODEL_STAMP := models/.trained
+TRAIN_INPUTS := config.yml $(shell find data domain bot/nlu -type f \( -name '*.yml' -o -name '*.py' -o -name '*.txt' \) 2>/dev/null)
+
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONHASHSEED := 0
+
+.PHONY: help setup deps train run test test-unit test-conversations bench-nlu clean
+
+help:
+	@echo "make run    - set up, train if needed, start Rasa :5005 and actions :5055"
+	@echo "make test   - set up, train if needed, run the whole test suite"
+	@echo "make setup  - venv + pinned packages + trained model"
+	@echo "make bench-nlu - held-out NLU benchmark against Rasa's stock pipeline"
+
+setup: deps $(MODEL_STAMP)
+
+deps: $(DEPS_STAMP)
+
+$(DEPS_STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	@python=$$(scripts/find-python310) && echo "Using $$python" && \
+	  { [ -x $(PY) ] || $$python -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip==24.0
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	@mkdir -p var
+	@touch $@
+
+# Retrain only when no model is newer than the training inputs.
+$(MODEL_STAMP): $(DEPS_STAMP) $(TRAIN_INPUTS)
+	@mkdir -p models var
+	$(RASA) train --domain domain --data data --config config.yml --fixed-model-name helpline --out models
+	@touch $@
+
+train: deps
+	@rm -f $(MODEL_STAMP)
+	@$(MAKE) --no-print-directory $(MODEL_STAMP)
+
+run: setup
+	scripts/run-stack
+
+test: setup
+	$(PY) -m pytest
+
+bench-nlu: deps
+	$(PY) -m bench.nlu_benchmark
+
+clean:
+	rm -rf models var build results .pytest_cache

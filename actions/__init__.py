@@ -1,0 +1,1 @@
+"""Thin rasa_sdk actions: translate trackers into `bot.bank` calls and back."""

@@ -1,0 +1,174 @@
+"""Opening hours and branch finding: read the bank database, answer exactly."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import buttons, entity_day, latest_entity, say_day, say_time
+from bot.bank.db import transaction
+from bot.bank.hours import (
+    DayHours,
+    all_branches,
+    branches_in,
+    districts,
+    find_branch,
+    hours_on,
+    notices_for,
+    open_branches,
+)
+from bot.bank.profile import load_profile
+from bot.clock import now
+
+# "哪些网点今天营业" asks about every branch, not one we should ask about.
+ASKS_ABOUT_ALL = re.compile(r"哪些|哪几|哪家|有没有.*(开|营业)|都有|所有|全部")
+LOOKAHEAD_DAYS = 14
+
+
+def describe_hours(hours: DayHours, today: date) -> str:
+    """One branch's opening on one day, in a sentence."""
+    name, day = hours.branch.name, say_day(hours.day, today)
+    if not hours.is_open:
+        why = f"（{hours.reason}）" if hours.reason else ""
+        return f"{name}{day}不营业{why}。"
+    text = f"{name}{day}营业时间 {say_time(hours.opens)}-{say_time(hours.closes)}"
+    if hours.lunch:
+        text += f"，午休 {say_time(hours.lunch[0])}-{say_time(hours.lunch[1])}"
+    if hours.reason:
+        text += f"（{hours.reason}）"
+    return text + "。"
+
+
+def describe_now(hours: DayHours, moment: datetime) -> str:
+    """Whether the branch is serving right now, and when that changes."""
+    clock = moment.time().replace(tzinfo=None)
+    if hours.open_at(clock):
+        return f"现在正在营业，{say_time(hours.closes)}下班。"
+    if hours.is_open and clock < hours.opens:
+        return f"现在还没开门，{say_time(hours.opens)}开门。"
+    if hours.is_open and hours.lunch and hours.lunch[0] <= clock < hours.lunch[1]:
+        return f"现在是午休时间，{say_time(hours.lunch[1])}恢复办理。"
+    return "今天已经下班了。" if hours.is_open else ""
+
+
+def next_opening(session, hours: DayHours) -> Optional[DayHours]:
+    """The branch's next open day after a closed one."""
+    for offset in range(1, LOOKAHEAD_DAYS):
+        candidate = hours_on(session, hours.branch, date.fromordinal(hours.day.toordinal() + offset))
+        if candidate.is_open:
+            return candidate
+    return None
+
+
+class ActionAnswerOpeningHours(Action):
+    """"福田支行周六开吗" / "今天哪些网点营业" / "南山区的网点几点开"."""
+
+    def name(self) -> Text:
+        return "action_answer_opening_hours"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        moment = now()
+        day = entity_day(tracker) or moment.date()
+        branch_name = latest_entity(tracker, "branch") or tracker.get_slot("branch")
+        district = latest_entity(tracker, "district")
+        text = tracker.latest_message.get("text") or ""
+        with transaction() as session:
+            if district and not latest_entity(tracker, "branch"):
+                self._district(dispatcher, session, district, day, moment)
+                return []
+            branch = find_branch(session, branch_name) if branch_name else None
+            if branch is None:
+                if ASKS_ABOUT_ALL.search(text):
+                    self._all_open(dispatcher, session, day, moment)
+                else:
+                    ask_which_branch(dispatcher, session)
+                return []
+            self._one(dispatcher, session, branch, day, moment)
+        return [SlotSet("branch", branch.name)]
+
+    @staticmethod
+    def _one(dispatcher, session, branch, day: date, moment: datetime) -> None:
+        hours = hours_on(session, branch, day)
+        lines = [describe_hours(hours, moment.date())]
+        if day == moment.date():
+            lines.append(describe_now(hours, moment))
+        if not hours.is_open:
+            upcoming = next_opening(session, hours)
+            if upcoming:
+                lines.append("最近一次营业：" + describe_hours(upcoming, moment.date()))
+        lines += notices_for(session, branch, day)
+        dispatcher.utter_message(
+            text="\n".join(line for line in lines if line),
+            buttons=buttons([(f"预约{branch.name}", f'/book_appointment{{"branch":"{branch.name}"}}'),
+                             ("网点地址和电话", f'/find_branch{{"branch":"{branch.name}"}}')]),
+        )
+
+    @staticmethod
+    def _all_open(dispatcher, session, day: date, moment: datetime) -> None:
+        open_ones = open_branches(session, day, all_branches(session))
+        when = say_day(day, moment.date())
+        if not open_ones:
+            dispatcher.utter_message(text=f"{when}所有网点都不营业。手机银行和24小时热线{load_profile().hotline}照常服务。")
+            return
+        lines = [f"{when}营业的网点有："]
+        lines += [f"· {h.branch.name} {say_time(h.opens)}-{say_time(h.closes)}" for h in open_ones]
+        lines += notices_for(session, None, day)
+        dispatcher.utter_message(text="\n".join(lines))
+
+    @staticmethod
+    def _district(dispatcher, session, district: str, day: date, moment: datetime) -> None:
+        branches = branches_in(session, district)
+        if not branches:
+            dispatcher.utter_message(text=f"{district}暂时没有我们的网点，抱歉。")
+            ask_which_branch(dispatcher, session)
+            return
+        lines = [f"{district}有{len(branches)}个网点："]
+        lines += [describe_hours(hours_on(session, b, day), moment.date()) for b in branches]
+        dispatcher.utter_message(text="\n".join(lines))
+
+
+def ask_which_branch(dispatcher: CollectingDispatcher, session) -> None:
+    """No branch named: offer the districts, each a button that lists its branches."""
+    dispatcher.utter_message(
+        text="请问您想去哪个网点？可以直接说网点名（比如“福田支行”），或者先选区域：",
+        buttons=buttons((name, f'/find_branch{{"district":"{name}"}}') for name in districts(session)),
+    )
+
+
+class ActionFindBranch(Action):
+    """"南山区有网点吗" / "福田支行在哪" / "附近有你们银行吗"."""
+
+    def name(self) -> Text:
+        return "action_find_branch"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        moment = now()
+        branch_name = latest_entity(tracker, "branch")
+        district = latest_entity(tracker, "district")
+        with transaction() as session:
+            if branch_name and (branch := find_branch(session, branch_name)):
+                hours = hours_on(session, branch, moment.date())
+                dispatcher.utter_message(
+                    text=f"{branch.name}\n地址：{branch.address}\n电话：{branch.phone}\n"
+                         + describe_hours(hours, moment.date()),
+                    buttons=buttons([(f"预约{branch.name}", f'/book_appointment{{"branch":"{branch.name}"}}')]),
+                )
+                return [SlotSet("branch", branch.name)]
+            if district:
+                found = branches_in(session, district)
+                if found:
+                    lines = [f"{district}的网点："] + [f"· {b.name}：{b.address}" for b in found]
+                    dispatcher.utter_message(
+                        text="\n".join(lines),
+                        buttons=buttons((b.name, f'/find_branch{{"branch":"{b.name}"}}') for b in found),
+                    )
+                    return []
+                dispatcher.utter_message(text=f"{district}暂时没有我们的网点，抱歉。")
+            ask_which_branch(dispatcher, session)
+        return []

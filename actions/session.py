@@ -1,0 +1,37 @@
+"""Conversation start: fill the bank's name and hotline into the slots."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.bank.profile import load_profile
+
+
+class ActionSessionStart(Action):
+    """Starts a session carrying slots over and naming the configured bank."""
+
+    def name(self) -> Text:
+        return "action_session_start"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[Text, Any],
+    ) -> List[EventType]:
+        profile = load_profile()
+        carried = [
+            SlotSet(key, value)
+            for key, value in tracker.current_slot_values().items()
+            if value is not None and key not in ("bank_name", "bank_hotline")
+        ]
+        return [
+            SessionStarted(),
+            *carried,
+            SlotSet("bank_name", profile.name),
+            SlotSet("bank_hotline", profile.hotline),
+            ActionExecuted("action_listen"),
+        ]

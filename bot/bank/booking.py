@@ -1,0 +1,271 @@
+"""Appointment slots and bookings under daily quotas (号源).
+
+Slots are materialised lazily from a branch's opening hours: half-hour
+windows between opening and closing, skipping lunch. Each slot has a capacity
+(tickets) that staff can lower; a booking takes a ticket with one conditional
+UPDATE (`booked = booked + 1 WHERE booked < capacity`), which the database
+applies atomically, and a CHECK constraint forbids overbooking outright. A
+partial unique index allows one active booking per customer, service and
+party, so a repeated request returns the first booking instead of a second.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import List, Optional
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.bank.hours import DayHours, hours_on
+from bot.bank.models import Booking, Branch, CapacityRule, Slot
+
+SLOT_MINUTES = 30
+DEFAULT_CAPACITY = 4
+BOOKING_HORIZON_DAYS = 14
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+SELF = "本人"
+# What to bring, by service: the booking reply tells the customer.
+BRING = {
+    "面签": "本人身份证、贷款合同相关材料；有共同借款人的请按各自预约时间到场",
+    "提前还款": "本人身份证和还款银行卡，请确认卡内资金充足",
+    "贷后变更": "本人身份证、贷款合同编号和新的还款卡（如更换）",
+    "开户": "本人有效身份证件，以及在深圳的联系电话",
+    "大额取现": "本人身份证和银行卡；5万元以上请务必按预约时段到场，方便网点备款",
+    "挂失补卡": "本人身份证（原卡如已找回也请带上）",
+    "其他": "本人身份证和与业务相关的卡或材料",
+}
+
+
+class BookingError(Exception):
+    """A booking could not be made; `reason` is a code the caller words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class SlotView:
+    """A bookable window as shown to a customer."""
+
+    id: int
+    branch_id: str
+    service: str
+    day: date
+    starts_at: time
+    ends_at: time
+    left: int
+
+
+@dataclass(frozen=True)
+class BookingView:
+    reference: str
+    branch_name: str
+    address: str
+    service: str
+    party: str
+    day: date
+    starts_at: time
+    ends_at: time
+    status: str
+    created: bool = True  # False when an identical active booking was returned
+
+
+def _view(slot: Slot) -> SlotView:
+    return SlotView(slot.id, slot.branch_id, slot.service, slot.day, slot.starts_at, slot.ends_at,
+                    slot.capacity - slot.booked)
+
+
+def booking_view(booking: Booking, created: bool = True) -> BookingView:
+    slot = booking.slot
+    return BookingView(booking.reference, booking.branch.name, booking.branch.address, booking.service,
+                       booking.party, slot.day, slot.starts_at, slot.ends_at, booking.status, created)
+
+
+def windows(hours: DayHours) -> List[tuple]:
+    """Half-hour windows of an open day, none overlapping the lunch break."""
+    if not hours.is_open:
+        return []
+    result, start = [], datetime.combine(hours.day, hours.opens)
+    closing = datetime.combine(hours.day, hours.closes)
+    while start + timedelta(minutes=SLOT_MINUTES) <= closing:
+        end = start + timedelta(minutes=SLOT_MINUTES)
+        lunch = hours.lunch
+        if not (lunch and start.time() < lunch[1] and end.time() > lunch[0]):
+            result.append((start.time(), end.time()))
+        start = end
+    return result
+
+
+def capacity_for(session: Session, branch_id: str, service: str) -> int:
+    """Staff's rule for the service, else for the branch, else the default."""
+    rules = {
+        rule.service: rule.capacity
+        for rule in session.execute(select(CapacityRule).where(CapacityRule.branch_id == branch_id)).scalars()
+    }
+    return rules.get(service, rules.get(None, DEFAULT_CAPACITY))
+
+
+def ensure_slots(session: Session, branch: Branch, service: str, day: date) -> List[Slot]:
+    """The day's slots for the service, created from opening hours if missing."""
+    existing = {
+        slot.starts_at: slot
+        for slot in session.execute(
+            select(Slot).where(Slot.branch_id == branch.id, Slot.service == service, Slot.day == day)
+        ).scalars()
+    }
+    capacity = capacity_for(session, branch.id, service)
+    for starts, ends in windows(hours_on(session, branch, day)):
+        if starts not in existing:
+            slot = Slot(branch_id=branch.id, service=service, day=day, starts_at=starts, ends_at=ends,
+                        capacity=capacity, booked=0)
+            try:
+                with session.begin_nested():
+                    session.add(slot)
+            except IntegrityError:  # another process created it first
+                slot = session.execute(
+                    select(Slot).where(Slot.branch_id == branch.id, Slot.service == service,
+                                       Slot.day == day, Slot.starts_at == starts)
+                ).scalar_one()
+            existing[starts] = slot
+    return sorted(existing.values(), key=lambda slot: slot.starts_at)
+
+
+def free_slots(session: Session, branch: Branch, service: str, day: date,
+               after: Optional[datetime] = None) -> List[SlotView]:
+    """Slots of the day that still have tickets and have not started yet."""
+    slots = ensure_slots(session, branch, service, day)
+    cutoff = after.replace(tzinfo=None) if after else None
+    return [
+        _view(slot) for slot in slots
+        if slot.booked < slot.capacity
+        and (cutoff is None or datetime.combine(slot.day, slot.starts_at) > cutoff)
+    ]
+
+
+def next_free_slots(session: Session, branch: Branch, service: str, start_day: date,
+                    after: datetime, limit: int = 4) -> List[SlotView]:
+    """The earliest free slots from `start_day` on, within the booking horizon."""
+    found: List[SlotView] = []
+    for offset in range(BOOKING_HORIZON_DAYS):
+        day = start_day + timedelta(days=offset)
+        found += free_slots(session, branch, service, day, after)
+        if len(found) >= limit:
+            break
+    return found[:limit]
+
+
+def new_reference() -> str:
+    return "YY" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+def _take_ticket(session: Session, slot_id: int) -> bool:
+    """Atomically take one ticket; False when the slot is full."""
+    result = session.execute(
+        update(Slot).where(Slot.id == slot_id, Slot.booked < Slot.capacity)
+        .values(booked=Slot.booked + 1).execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _release_ticket(session: Session, slot_id: int) -> None:
+    session.execute(
+        update(Slot).where(Slot.id == slot_id, Slot.booked > 0)
+        .values(booked=Slot.booked - 1).execution_options(synchronize_session=False)
+    )
+
+
+def active_booking(session: Session, customer_id: int, service: str, party: str = SELF) -> Optional[Booking]:
+    return session.execute(
+        select(Booking).where(Booking.customer_id == customer_id, Booking.service == service,
+                              Booking.party == party, Booking.status == "active")
+    ).scalar_one_or_none()
+
+
+def book(session: Session, customer_id: int, slot_id: int, channel: str, when: datetime,
+         party: str = SELF) -> BookingView:
+    """Book a ticket in the slot; an existing active booking of the same
+    customer, service and party is returned unchanged (idempotent retries).
+
+    Raises BookingError("full") when no ticket is left, ("gone") for an
+    unknown or past slot, ("taken") when the other party of a joint booking
+    already holds this very slot.
+    """
+    slot = session.get(Slot, slot_id)
+    if slot is None or datetime.combine(slot.day, slot.starts_at) <= when.replace(tzinfo=None):
+        raise BookingError("gone")
+    existing = active_booking(session, customer_id, slot.service, party)
+    if existing is not None:
+        return booking_view(existing, created=False)
+    if party != SELF and _other_party_in_slot(session, customer_id, slot.id):
+        raise BookingError("taken")
+    if not _take_ticket(session, slot.id):
+        raise BookingError("full")
+    booking = Booking(reference=new_reference(), customer_id=customer_id, party=party,
+                      branch_id=slot.branch_id, service=slot.service, slot_id=slot.id,
+                      status="active", channel=channel, created_at=when)
+    try:
+        with session.begin_nested():
+            session.add(booking)
+    except IntegrityError:  # a concurrent identical request won the race
+        _release_ticket(session, slot.id)
+        return booking_view(active_booking(session, customer_id, slot.service, party), created=False)
+    session.refresh(slot)
+    return booking_view(booking)
+
+
+def _other_party_in_slot(session: Session, customer_id: int, slot_id: int) -> bool:
+    """Joint applicants are staggered on purpose: never two in one slot."""
+    return session.execute(
+        select(Booking.id).where(Booking.customer_id == customer_id, Booking.slot_id == slot_id,
+                                 Booking.status == "active")
+    ).first() is not None
+
+
+def bookings_of(session: Session, customer_id: int, today: date) -> List[BookingView]:
+    """The customer's active bookings from today on, soonest first."""
+    rows = session.execute(
+        select(Booking).join(Slot).where(Booking.customer_id == customer_id, Booking.status == "active",
+                                         Slot.day >= today).order_by(Slot.day, Slot.starts_at)
+    ).scalars()
+    return [booking_view(row) for row in rows]
+
+
+def _owned(session: Session, customer_id: int, reference: str) -> Booking:
+    booking = session.execute(
+        select(Booking).where(Booking.reference == reference.upper(), Booking.customer_id == customer_id)
+    ).scalar_one_or_none()
+    if booking is None or booking.status != "active":
+        raise BookingError("not_found")
+    return booking
+
+
+def cancel(session: Session, customer_id: int, reference: str, when: datetime) -> BookingView:
+    """Cancel an active booking and give its ticket back."""
+    booking = _owned(session, customer_id, reference)
+    booking.status, booking.cancelled_at = "cancelled", when
+    _release_ticket(session, booking.slot_id)
+    session.flush()
+    return booking_view(booking)
+
+
+def reschedule(session: Session, customer_id: int, reference: str, new_slot_id: int,
+               when: datetime) -> BookingView:
+    """Move a booking to another slot: the new ticket is taken before the old
+    one is released, in one transaction, so a full slot leaves it unchanged."""
+    booking = _owned(session, customer_id, reference)
+    slot = session.get(Slot, new_slot_id)
+    if slot is None or datetime.combine(slot.day, slot.starts_at) <= when.replace(tzinfo=None):
+        raise BookingError("gone")
+    if slot.id == booking.slot_id:
+        return booking_view(booking, created=False)
+    if not _take_ticket(session, slot.id):
+        raise BookingError("full")
+    _release_ticket(session, booking.slot_id)
+    booking.slot_id, booking.branch_id, booking.service = slot.id, slot.branch_id, slot.service
+    session.flush()
+    session.expire(booking)
+    return booking_view(booking)

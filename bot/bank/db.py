@@ -1,0 +1,87 @@
+"""The bank database: one engine per URL, sessions as transactions.
+
+`DATABASE_URL` selects the database (PostgreSQL in production); without it
+an SQLite file under the data directory (`HELPLINE_DATA_DIR`, default
+`var/`) is used, so a fresh clone runs with nothing to install.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def data_dir() -> Path:
+    """Where the SQLite files live; created on first use."""
+    path = Path(os.environ.get("HELPLINE_DATA_DIR", ROOT / "var"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url() -> str:
+    """`DATABASE_URL`, or the default SQLite file in the data directory."""
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir() / 'bank.db'}"
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """Foreign keys on, WAL for concurrent readers, and wait on a locked file.
+
+    `BEGIN IMMEDIATE` takes the write lock at the start of each transaction,
+    so two bookings never both read a free ticket and then both write.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # let SQLAlchemy issue BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@lru_cache(maxsize=8)
+def engine_for(url: str) -> Engine:
+    """One pooled engine per database URL and process."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, future=True, connect_args={"check_same_thread": False, "timeout": 15}
+        )
+        _tune_sqlite(engine)
+        return engine
+    return create_engine(url, future=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def get_engine() -> Engine:
+    return engine_for(database_url())
+
+
+@lru_cache(maxsize=8)
+def _session_factory(url: str) -> sessionmaker:
+    return sessionmaker(bind=engine_for(url), future=True, expire_on_commit=False)
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """A session whose work commits together or not at all."""
+    session: Session = _session_factory(database_url())()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,112 @@
+"""Load the demo bank (bot/bank/demo_bank.yml) into the bank database.
+
+`python -m bot.bank.seed` migrates the schema and upserts the branches, their
+weekly hours and services, the current epidemic notice and a few dated
+exceptions, so the demo shows rotation closures and holiday openings.
+Running it again updates the same rows; bookings are never touched.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date, time, timedelta
+from typing import Any, Dict, Optional
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bot.bank.db import transaction
+from bot.bank.models import Branch, HoursException, Notice, WeeklyHours
+from bot.bank.profile import BankProfile, load_profile
+from bot.bank.schema import upgrade
+from bot.clock import now
+
+logger = logging.getLogger(__name__)
+
+WEEKDAYS, SATURDAY, SUNDAY = range(5), 5, 6
+EPIDEMIC_NOTICE = (
+    "疫情防控期间，进入网点请佩戴口罩、配合测温；各网点限流接待，建议先预约再到店，"
+    "能在手机银行办的业务尽量线上办理。"
+)
+
+
+def _clock(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _span(text: Optional[str]) -> Optional[tuple]:
+    """"09:00-17:00" -> (09:00, 17:00); "closed" or empty -> None."""
+    if not text or text == "closed":
+        return None
+    opens, closes = text.split("-")
+    return _clock(opens), _clock(closes)
+
+
+def _weekly_rows(branch_id: str, hours: Dict[str, Any]) -> list:
+    days = [(d, hours.get("weekdays")) for d in WEEKDAYS]
+    days += [(SATURDAY, hours.get("saturday")), (SUNDAY, hours.get("sunday"))]
+    return [
+        WeeklyHours(branch_id=branch_id, weekday=day, opens=span[0], closes=span[1])
+        for day, text in days
+        if (span := _span(text))
+    ]
+
+
+def _upsert_branch(session: Session, data: Dict[str, Any]) -> None:
+    branch = session.get(Branch, data["id"]) or Branch(id=data["id"])
+    lunch = _span(data.get("lunch_break"))
+    branch.name = data["name"]
+    branch.aliases = list(data.get("aliases", []))
+    branch.district = data["district"]
+    branch.address = data["address"]
+    branch.phone = data["phone"]
+    branch.services = list(data.get("services", []))
+    branch.lunch_start, branch.lunch_end = lunch if lunch else (None, None)
+    session.add(branch)
+    session.flush()
+    session.execute(delete(WeeklyHours).where(WeeklyHours.branch_id == branch.id))
+    session.add_all(_weekly_rows(branch.id, data["hours"]))
+
+
+def _demo_notices_and_exceptions(session: Session, today: date) -> None:
+    """An epidemic notice and dated exceptions near today, replaced on each run."""
+    session.execute(delete(Notice).where(Notice.body == EPIDEMIC_NOTICE))
+    session.add(Notice(branch_id=None, body=EPIDEMIC_NOTICE, starts_on=today - timedelta(days=30)))
+    rotation_day = today + timedelta(days=(2 - today.weekday()) % 7 + 7)  # Wednesday next week
+    demo = [
+        ("yantian", rotation_day, True, None, None, "网点轮休，当天暂停营业，可前往罗湖支行办理"),
+        ("baoan", date(2026, 10, 1), False, time(10), time(15), "国庆假期轮值营业"),
+        ("futian", today + timedelta(days=3), False, time(10), time(15), "疫情防控，缩短营业时间"),
+    ]
+    for branch_id, day, closed, opens, closes, reason in demo:
+        session.execute(
+            delete(HoursException).where(HoursException.branch_id == branch_id, HoursException.day == day)
+        )
+        session.add(HoursException(branch_id=branch_id, day=day, closed=closed, opens=opens, closes=closes, reason=reason))
+
+
+def seed(profile: Optional[BankProfile] = None, today: Optional[date] = None) -> int:
+    """Migrate and load the demo bank; returns the number of branches."""
+    upgrade()
+    profile = profile or load_profile()
+    with transaction() as session:
+        for data in profile.branches:
+            _upsert_branch(session, data)
+        _demo_notices_and_exceptions(session, today or now().date())
+        count = len(session.execute(select(Branch.id)).all())
+    logger.info("Seeded %d branches", count)
+    return count
+
+
+def seed_if_empty() -> None:
+    """First start: migrate, and load the demo bank when there are no branches."""
+    upgrade()
+    with transaction() as session:
+        empty = session.execute(select(Branch.id).limit(1)).first() is None
+    if empty:
+        seed()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    print(f"鹏城银行 demo data loaded: {seed()} branches")

@@ -1,0 +1,24 @@
+"""The current time in the bank's time zone.
+
+Everything that reads "now" (relative dates, "open now?", booking windows)
+goes through `now()`, so a demo or a conversation test can pin the clock with
+`HELPLINE_NOW=2026-10-01T10:00:00+08:00` and get the same answers every day.
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def now() -> datetime:
+    """Aware current time in Asia/Shanghai, or the pinned `HELPLINE_NOW`."""
+    pinned = os.environ.get("HELPLINE_NOW")
+    if pinned:
+        moment = datetime.fromisoformat(pinned)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=SHANGHAI)
+        return moment.astimezone(SHANGHAI)
+    return datetime.now(SHANGHAI)

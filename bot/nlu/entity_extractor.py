@@ -1,0 +1,48 @@
+"""Shared plumbing for our rule-based Rasa entity extractors."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+
+class RuleEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """Base for extractors that need no training: subclasses only find entities.
+
+    Training examples carry no entity annotations (these extractors own the
+    entities), so processing training data is a no-op.
+    """
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.component_config = config
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "RuleEntityExtractor":
+        return cls(config)
+
+    def find_entities(self, text: str) -> List[Dict[str, Any]]:
+        """Entities in the (normalised) text, without the `extractor` key."""
+        raise NotImplementedError
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            found = self.find_entities(message.get(TEXT) or "")
+            if found:
+                found = self.add_extractor_name(found)
+                message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
+        return messages

@@ -1,0 +1,253 @@
+"""Chinese time understanding: the YAML case table plus debit-day and amount parsing."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import pytest
+import yaml
+
+from bot.nlu.chinese_time import (
+    SHANGHAI,
+    TimeMatch,
+    extract_times,
+    parse_amount,
+    parse_debit_day,
+)
+
+CASES_FILE = Path(__file__).parent / "data" / "time_expressions.yml"
+MIN_CASES = 160
+MIN_PASS_RATE = 0.98
+
+
+def _load_cases() -> List[Dict[str, Any]]:
+    with CASES_FILE.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["cases"]
+
+
+CASES = _load_cases()
+
+
+def _case_id(index: int, case: Dict[str, Any]) -> str:
+    return f"{index:03d}-{case['text']}@{case['ref'][:10]}"
+
+
+def _pick(matches: List[TimeMatch], case: Dict[str, Any]) -> Optional[TimeMatch]:
+    """The match a case is about: the one with ``pick`` text, else the first."""
+    wanted = case.get("pick")
+    for match in matches:
+        if wanted is None or match.text == wanted:
+            return match
+    return None
+
+
+def check_case(case: Dict[str, Any]) -> Tuple[bool, str]:
+    """Run one case; (passed, explanation)."""
+    now = datetime.fromisoformat(case["ref"])
+    matches = extract_times(case["text"], now)
+    found = [(m.text, m.value, m.grain) for m in matches]
+    if "debit_day" in case and parse_debit_day(case["text"]) != case["debit_day"]:
+        return False, f"debit day {parse_debit_day(case['text'])!r}, expected {case['debit_day']!r}"
+    if case.get("none"):
+        return (not matches), f"expected no time, found {found}"
+    match = _pick(matches, case)
+    if match is None:
+        return False, f"no match (found {found})"
+    expected = case["range"] if "range" in case else case["value"]
+    if "range" in case:
+        expected = {"from": case["range"]["from"], "to": case["range"]["to"]}
+    got = dict(match.value) if match.is_interval else match.value
+    if got != expected or match.grain != case["grain"]:
+        return False, f"got {got!r} grain {match.grain}, expected {expected!r} grain {case['grain']}"
+    return True, "ok"
+
+
+def test_case_table_is_big_enough_and_well_formed():
+    assert len(CASES) >= MIN_CASES
+    refs = {case["ref"][:10] for case in CASES}
+    for day in ("2026-11-22", "2026-01-31", "2026-12-31", "2028-02-28"):
+        assert day in refs
+    for case in CASES:
+        kinds = [key for key in ("value", "range", "none") if key in case]
+        assert len(kinds) == 1, case
+        assert case["ref"].endswith("+08:00"), case
+        if not case.get("none"):
+            assert case["grain"] in ("day", "hour", "minute"), case
+
+
+def test_pass_rate_over_all_cases():
+    results = [check_case(case) for case in CASES]
+    failures = [
+        f"{case['text']} @ {case['ref']}: {why}"
+        for case, (ok, why) in zip(CASES, results) if not ok
+    ]
+    rate = 1 - len(failures) / len(CASES)
+    assert rate >= MIN_PASS_RATE, f"pass rate {rate:.3f}; failures:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize(
+    "case", CASES, ids=[_case_id(i, c) for i, c in enumerate(CASES)])
+def test_case(case):
+    ok, why = check_case(case)
+    assert ok, f"{case['text']!r} @ {case['ref']}: {why}"
+
+
+# --- TimeMatch and the Rasa entity shape ------------------------------------
+
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=SHANGHAI)
+
+
+def test_offsets_point_into_the_text():
+    text = "帮我预约下周三下午三点去福田支行"
+    (match,) = extract_times(text, NOW)
+    assert text[match.start:match.end] == match.text == "下周三下午三点"
+
+
+def test_value_entity_shape_matches_duckling():
+    (match,) = extract_times("明天下午三点", NOW)
+    entity = match.to_entity()
+    assert entity["entity"] == "time"
+    assert entity["value"] == "2026-11-23T15:00:00.000+08:00"
+    assert entity["confidence"] == 1.0
+    assert entity["extractor"] is None
+    assert (entity["start"], entity["end"]) == (0, 6)
+    info = entity["additional_info"]
+    assert info["type"] == "value"
+    assert info["grain"] == "hour"
+    assert info["values"] == [{"value": entity["value"], "grain": "hour", "type": "value"}]
+
+
+def test_interval_entity_shape_matches_duckling():
+    (match,) = extract_times("明天下午", NOW)
+    entity = match.to_entity()
+    assert entity["value"] == {
+        "from": "2026-11-23T12:00:00.000+08:00",
+        "to": "2026-11-23T18:00:00.000+08:00",
+    }
+    info = entity["additional_info"]
+    assert info["type"] == "interval"
+    assert info["from"] == {"value": "2026-11-23T12:00:00.000+08:00", "grain": "hour"}
+    assert info["to"] == {"value": "2026-11-23T18:00:00.000+08:00", "grain": "hour"}
+    assert info["values"][0]["type"] == "interval"
+
+
+def test_time_match_is_frozen_and_hashable():
+    (match,) = extract_times("下周", NOW)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        match.start = 3  # type: ignore[misc]
+    assert hash(match) == hash(match)
+
+
+def test_several_times_in_one_message_come_in_order():
+    texts = [m.text for m in extract_times("明天下午三点不行的话 后天上午也可以", NOW)]
+    assert texts == ["明天下午三点", "后天上午"]
+
+
+def test_naive_and_foreign_reference_times_are_read_as_shanghai():
+    naive = datetime(2026, 11, 22, 10, 0)
+    utc = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
+    for now in (naive, utc):
+        (match,) = extract_times("明天", now)
+        assert match.value == "2026-11-23T00:00:00.000+08:00"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n", "。。。", "号号号", "点点点", "月月月底"])
+def test_junk_gives_nothing_or_something_sane(text):
+    for match in extract_times(text, NOW):
+        assert 0 <= match.start < match.end <= len(text)
+
+
+# --- Debit day -----------------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("28号", 28),
+    ("二十八号", 28),
+    ("每月28日", 28),
+    ("每个月的15号扣吧", 15),
+    ("改到25", 25),
+    ("能不能改到25 我那天发工资", 25),
+    ("廿五号", 25),
+    ("卅一号", 31),
+    ("扣款日改成十号", 10),
+    ("下个月的5号", 5),
+    ("还款日调到每月20号", 20),
+    ("25", 25),
+    ("二十五号吧", 25),
+    ("就8号", 8),
+    ("31号", 31),
+    ("30号可以吗", 30),
+    ("现在是每月28号扣 想改到15号", 15),
+    ("每个月15号发工资 能不能改到20号扣", 20),
+])
+def test_parse_debit_day(text, expected):
+    assert parse_debit_day(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "13800138000",
+    "我手机号13800138000",
+    "尾号1234",
+    "卡尾号是1234",
+    "我要转账",
+    "下午3点",
+    "改到3点",
+    "32号",
+    "0号",
+    "2月30日",
+    "地铁1号线",
+    "3号窗口",
+    "深南中路1088号",
+    "1234",
+    "改到下个月",
+    "每月两千块的月供",
+    "每月还5000",
+    "",
+])
+def test_parse_debit_day_rejects(text):
+    assert parse_debit_day(text) is None
+
+
+# --- Amounts ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("三千五", Decimal("3500")),
+    ("5000元", Decimal("5000")),
+    ("1.2万", Decimal("12000")),
+    ("两万块", Decimal("20000")),
+    ("一万二", Decimal("12000")),
+    ("2万5", Decimal("25000")),
+    ("我要转5000给我儿子", Decimal("5000")),
+    ("1,000元", Decimal("1000")),
+    ("三块五", Decimal("3.5")),
+    ("五百块钱", Decimal("500")),
+    ("十万", Decimal("100000")),
+    ("0.5万元", Decimal("5000")),
+    ("每个月还3500.50元", Decimal("3500.50")),
+])
+def test_parse_amount(text, expected):
+    assert parse_amount(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "尾号1234",
+    "13800138000",
+    "14:00",
+    "400-830-9595",
+    "下午三点",
+    "28号",
+    "万一卡丢了怎么办",
+    "我要转账",
+    "周五",
+    "",
+])
+def test_parse_amount_rejects(text):
+    assert parse_amount(text) is None
+
+
+def test_amount_is_exact_decimal_not_float_rounding():
+    assert parse_amount("1.23万") == Decimal("12300")
+    assert str(parse_amount("1.2万")) == "12000"

@@ -1,0 +1,68 @@
+"""HTTP conversations on the REST channel against the running servers."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.server
+
+
+def new_sender() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+def texts(replies):
+    return "\n".join(reply.get("text", "") for reply in replies)
+
+
+def button_payloads(replies):
+    return [button["payload"] for reply in replies for button in reply.get("buttons", [])]
+
+
+def test_mobile_banking_question_gets_numbered_steps(stack):
+    replies = stack.say(new_sender(), "手机银行怎么开通")
+    answer = texts(replies)
+    assert "1" in answer and "2" in answer
+    assert "{bank_hotline}" not in answer and "400-830-9595" in answer
+
+
+def test_traditional_characters_get_the_same_answer(stack):
+    simplified = stack.parse("手机银行怎么开通")
+    traditional = stack.parse("手機銀行怎麼開通")
+    key = lambda parse: parse["response_selector"]["howto"]["response"]["intent_response_key"]
+    assert key(traditional) == key(simplified) == "howto/register_mobile_banking"
+
+
+def test_parse_exposes_the_retrieval_key(stack):
+    parse = stack.parse("跨行转账要手续费吗")
+    assert parse["intent"]["name"] == "faq"
+    assert parse["response_selector"]["faq"]["response"]["intent_response_key"] == "faq/transfer_fee"
+
+
+def test_gibberish_gets_the_menu_then_a_human_offer(stack):
+    sender = new_sender()
+    first = stack.say(sender, "阿巴阿巴咕噜咕噜")
+    assert "/book_appointment" in button_payloads(first)
+    second = stack.say(sender, "呜啦啦呜啦啦嘿")
+    assert "/request_human" in button_payloads(second)
+    assert "人工" in texts(second)
+
+
+def test_an_understood_message_resets_the_fallback_count(stack):
+    sender = new_sender()
+    stack.say(sender, "阿巴阿巴咕噜咕噜")
+    stack.say(sender, "你好")
+    again = stack.say(sender, "呜啦啦呜啦啦嘿")
+    assert "/request_human" not in button_payloads(again)
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["", "   ", "😀😀😀🙏", "\x00\x01\x07\x1b", "转账" * 5000, "\ud83d", "<script>alert(1)</script>"],
+    ids=["empty", "spaces", "emoji-only", "control-chars", "10000-chars", "lone-surrogate", "html"],
+)
+def test_bad_input_gets_a_polite_reply_never_an_error(stack, message):
+    replies = stack.say(new_sender(), message)
+    assert replies, "the customer must always get an answer"
+    assert all(reply.get("text") for reply in replies)
