@@ -14,12 +14,13 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup deps train run test test-unit test-conversations bench-nlu clean
+.PHONY: help setup deps train run test seed bench-nlu clean
 
 help:
 	@echo "make run    - set up, train if needed, start Rasa :5005 and actions :5055"
 	@echo "make test   - set up, train if needed, run the whole test suite"
 	@echo "make setup  - venv + pinned packages + trained model"
+	@echo "make seed   - (re)load the demo bank into the database"
 	@echo "make bench-nlu - held-out NLU benchmark against Rasa's stock pipeline"
 
 setup: deps $(MODEL_STAMP)
@@ -35,11 +36,13 @@ $(DEPS_STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.t
 	@mkdir -p var
 	@touch $@
 
-# Retrain only when no model is newer than the training inputs.
+# Retrain only when no model is newer than the training inputs. The stamp
+# carries the time training started, so edits made during training count.
 $(MODEL_STAMP): $(DEPS_STAMP) $(TRAIN_INPUTS)
 	@mkdir -p models var
+	@touch models/.training-started
 	$(RASA) train --domain domain --data data --config config.yml --fixed-model-name helpline --out models
-	@touch $@
+	@mv models/.training-started $@
 
 train: deps
 	@rm -f $(MODEL_STAMP)
@@ -49,7 +52,11 @@ run: setup
 	scripts/run-stack
 
 test: setup
+	$(VENV)/bin/ruff check --select F,E9 bot actions tests bench
 	$(PY) -m pytest
+
+seed: deps
+	$(PY) -m bot.bank.seed
 
 bench-nlu: deps
 	$(PY) -m bench.nlu_benchmark

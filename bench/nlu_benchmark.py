@@ -148,6 +148,34 @@ def markdown(reports: List[Report], examples: int) -> str:
     return "\n".join(lines)
 
 
+def extraction_report(texts: List[str]) -> str:
+    """Time-expression accuracy and what our entity extractors cost per message."""
+    from bench.time_cases import check_case, load_cases
+    from bot.bank.profile import load_profile
+    from bot.clock import now
+    from bot.nlu.chinese_time import extract_times, find_debit_day
+    from bot.nlu.gazetteer import build_pipeline, find_names
+    from bot.nlu.identifiers import find_loan_refs, find_phones
+
+    cases = load_cases()
+    passed = sum(check_case(case)[0] for case in cases)
+    nlp, moment = build_pipeline(load_profile()), now()
+    samples = texts + [case["text"] for case in cases]
+    millis = []
+    for text in samples:
+        started = time.perf_counter()
+        extract_times(text, moment)
+        find_phones(text), find_loan_refs(text), find_debit_day(text)
+        find_names(nlp, text)
+        millis.append((time.perf_counter() - started) * 1000)
+    return (
+        f"Time expressions: {passed}/{len(cases)} = {passed / len(cases):.4f} "
+        f"(tests/data/time_expressions.yml).\n\n"
+        f"Entity extraction (time + numbers + gazetteer), {len(samples)} messages: "
+        f"median {statistics.median(millis):.3f} ms, p95 {sorted(millis)[int(len(millis) * 0.95)]:.3f} ms per message."
+    )
+
+
 def run(pipelines: Dict[str, Path]) -> Dict[str, object]:
     examples = heldout_examples()
     texts = [text for text, _ in examples]
@@ -157,7 +185,7 @@ def run(pipelines: Dict[str, Path]) -> Dict[str, object]:
         model, seconds = train(config, OUT / "models" / config.stem)
         predicted, millis = parse_all(model, texts)
         reports.append(score(name, texts, gold, predicted, seconds, millis))
-    text = markdown(reports, len(examples))
+    text = markdown(reports, len(examples)) + "\n\n" + extraction_report(texts)
     print(text)
     (OUT / "nlu.json").write_text(json.dumps([r.__dict__ for r in reports], ensure_ascii=False, indent=2), "utf-8")
     return {"reports": reports}

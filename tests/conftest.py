@@ -5,10 +5,26 @@ import pytest
 
 from tests.stack import Stack
 
+# Monday 28 September 2026, 09:30 in Shenzhen: National Day (1-7 October) is
+# three days away and Saturday 10 October is a make-up working day.
+PINNED_NOW = "2026-09-28T09:30:00+08:00"
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """One Rasa server and action server for all HTTP conversation tests."""
-    running = Stack(workdir=tmp_path_factory.mktemp("stack")).start()
+    running = Stack(workdir=tmp_path_factory.mktemp("stack"), env_extra={"HELPLINE_NOW": PINNED_NOW}).start()
     yield running
     running.stop()
+
+
+@pytest.fixture
+def bank_db(tmp_path, monkeypatch):
+    """A migrated, seeded SQLite bank database of its own, clock pinned to a Monday."""
+    from bot.bank.seed import seed
+
+    monkeypatch.setenv("HELPLINE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("HELPLINE_NOW", PINNED_NOW)
+    seed()
+    return tmp_path

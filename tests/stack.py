@@ -106,7 +106,13 @@ class Stack:
         )
         wait_until_up(f"{self.rasa_url}/status", process)
 
+    def seed(self) -> None:
+        """Migrate the scratch bank database and load the demo bank."""
+        subprocess.run([sys.executable, "-m", "bot.bank.seed"], cwd=ROOT, env=self._env(),
+                       check=True, capture_output=True)
+
     def start(self) -> "Stack":
+        self.seed()
         self.start_actions()
         self.start_rasa()
         return self

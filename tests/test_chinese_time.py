@@ -5,65 +5,25 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timezone
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict
 
 import pytest
-import yaml
 
+from bench.time_cases import check_case, load_cases
 from bot.nlu.chinese_time import (
     SHANGHAI,
-    TimeMatch,
     extract_times,
     parse_amount,
     parse_debit_day,
 )
 
-CASES_FILE = Path(__file__).parent / "data" / "time_expressions.yml"
 MIN_CASES = 160
 MIN_PASS_RATE = 0.98
-
-
-def _load_cases() -> List[Dict[str, Any]]:
-    with CASES_FILE.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)["cases"]
-
-
-CASES = _load_cases()
+CASES = load_cases()
 
 
 def _case_id(index: int, case: Dict[str, Any]) -> str:
     return f"{index:03d}-{case['text']}@{case['ref'][:10]}"
-
-
-def _pick(matches: List[TimeMatch], case: Dict[str, Any]) -> Optional[TimeMatch]:
-    """The match a case is about: the one with ``pick`` text, else the first."""
-    wanted = case.get("pick")
-    for match in matches:
-        if wanted is None or match.text == wanted:
-            return match
-    return None
-
-
-def check_case(case: Dict[str, Any]) -> Tuple[bool, str]:
-    """Run one case; (passed, explanation)."""
-    now = datetime.fromisoformat(case["ref"])
-    matches = extract_times(case["text"], now)
-    found = [(m.text, m.value, m.grain) for m in matches]
-    if "debit_day" in case and parse_debit_day(case["text"]) != case["debit_day"]:
-        return False, f"debit day {parse_debit_day(case['text'])!r}, expected {case['debit_day']!r}"
-    if case.get("none"):
-        return (not matches), f"expected no time, found {found}"
-    match = _pick(matches, case)
-    if match is None:
-        return False, f"no match (found {found})"
-    expected = case["range"] if "range" in case else case["value"]
-    if "range" in case:
-        expected = {"from": case["range"]["from"], "to": case["range"]["to"]}
-    got = dict(match.value) if match.is_interval else match.value
-    if got != expected or match.grain != case["grain"]:
-        return False, f"got {got!r} grain {match.grain}, expected {expected!r} grain {case['grain']}"
-    return True, "ok"
 
 
 def test_case_table_is_big_enough_and_well_formed():

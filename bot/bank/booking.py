@@ -219,10 +219,13 @@ def book(session: Session, customer_id: int, slot_id: int, channel: str, when: d
 
 def _other_party_in_slot(session: Session, customer_id: int, slot_id: int) -> bool:
     """Joint applicants are staggered on purpose: never two in one slot."""
-    return session.execute(
-        select(Booking.id).where(Booking.customer_id == customer_id, Booking.slot_id == slot_id,
-                                 Booking.status == "active")
-    ).first() is not None
+    return any(booking.slot_id == slot_id for booking in active_bookings(session, customer_id))
+
+
+def active_bookings(session: Session, customer_id: int) -> List[Booking]:
+    return list(session.execute(
+        select(Booking).where(Booking.customer_id == customer_id, Booking.status == "active")
+    ).scalars())
 
 
 def bookings_of(session: Session, customer_id: int, today: date) -> List[BookingView]:

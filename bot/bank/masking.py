@@ -1,4 +1,4 @@
-"""Masking personal numbers in transcripts and logs (keep the last 4 digits)."""
+"""Masking personal data: phones keep the last 4 digits, names keep the surname."""
 from __future__ import annotations
 
 
@@ -8,3 +8,11 @@ def mask_phone(phone: str) -> str:
     if len(digits) < 7:
         return "*" * len(digits)
     return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
+
+
+def mask_name(name: str) -> str:
+    """张三丰 -> 张**: the surname is enough for the customer to know whom we mean."""
+    name = name.strip()
+    if len(name) <= 1:
+        return "*" * len(name)
+    return name[0] + "*" * (len(name) - 1)

@@ -15,6 +15,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.bank.db import transaction
+from bot.bank.holidays import is_makeup_working_day, is_working_day
+from bot.bank.loans_seed import seed_loans
 from bot.bank.models import Branch, HoursException, Notice, WeeklyHours
 from bot.bank.profile import BankProfile, load_profile
 from bot.bank.schema import upgrade
@@ -68,15 +70,23 @@ def _upsert_branch(session: Session, data: Dict[str, Any]) -> None:
     session.add_all(_weekly_rows(branch.id, data["hours"]))
 
 
+def _working_day_from(day: date) -> date:
+    """The first ordinary working day on or after `day` (no holiday, no 调休)."""
+    while not is_working_day(day) or is_makeup_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
 def _demo_notices_and_exceptions(session: Session, today: date) -> None:
     """An epidemic notice and dated exceptions near today, replaced on each run."""
     session.execute(delete(Notice).where(Notice.body == EPIDEMIC_NOTICE))
     session.add(Notice(branch_id=None, body=EPIDEMIC_NOTICE, starts_on=today - timedelta(days=30)))
-    rotation_day = today + timedelta(days=(2 - today.weekday()) % 7 + 7)  # Wednesday next week
     demo = [
-        ("yantian", rotation_day, True, None, None, "网点轮休，当天暂停营业，可前往罗湖支行办理"),
+        ("yantian", _working_day_from(today + timedelta(days=7)), True, None, None,
+         "网点轮休，当天暂停营业，可前往罗湖支行办理"),
         ("baoan", date(2026, 10, 1), False, time(10), time(15), "国庆假期轮值营业"),
-        ("futian", today + timedelta(days=3), False, time(10), time(15), "疫情防控，缩短营业时间"),
+        ("futian", _working_day_from(today + timedelta(days=3)), False, time(10), time(15),
+         "疫情防控，缩短营业时间"),
     ]
     for branch_id, day, closed, opens, closes, reason in demo:
         session.execute(
@@ -93,6 +103,7 @@ def seed(profile: Optional[BankProfile] = None, today: Optional[date] = None) ->
         for data in profile.branches:
             _upsert_branch(session, data)
         _demo_notices_and_exceptions(session, today or now().date())
+        seed_loans(session, today or now().date())
         count = len(session.execute(select(Branch.id)).all())
     logger.info("Seeded %d branches", count)
     return count
@@ -107,6 +118,16 @@ def seed_if_empty() -> None:
         seed()
 
 
-if __name__ == "__main__":
+def main(argv: list) -> None:
+    """`--if-empty` loads the demo bank only into an empty database."""
     logging.basicConfig(level=logging.INFO)
-    print(f"鹏城银行 demo data loaded: {seed()} branches")
+    if "--if-empty" in argv:
+        seed_if_empty()
+    else:
+        print(f"Demo bank loaded: {seed()} branches")
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

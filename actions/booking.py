@@ -1,0 +1,412 @@
+"""Branch appointments: the booking form and managing existing bookings.
+
+The rules (quotas, one active booking per service, atomic tickets) live in
+`bot.bank.booking`; these actions only ask, validate and word the answers.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import buttons, entity_day, entity_moment, latest_entity, say_day, say_time
+from actions.deferral import reset as reset_deferral
+from actions.hours import describe_hours, next_opening
+from actions.identity import IdentityValidation, channel_of, customer_id_for, without_identity_when_verified
+from bot.bank import booking as bookings
+from bot.bank.db import transaction
+from bot.bank.hours import all_branches, find_branch, hours_on
+from bot.bank.models import Slot
+from bot.bank.profile import load_profile
+from bot.clock import now
+
+FORM_SLOTS = ("booking_day", "booking_slot", "booking_confirmed", "booking_ref", "party")
+CO_BORROWER = "共同借款人"
+MAX_SLOT_BUTTONS = 8
+UNREADABLE_DAY = "unreadable"
+
+
+def service_names() -> List[str]:
+    return [service["name"] for service in load_profile().services]
+
+
+def describe_booking(view: bookings.BookingView, today: date) -> str:
+    who = "" if view.party == bookings.SELF else f"（{view.party}）"
+    return (f"{view.branch_name} · {view.service}{who} · {say_day(view.day, today)} "
+            f"{say_time(view.starts_at)}-{say_time(view.ends_at)} · 预约号 {view.reference}")
+
+
+def slot_buttons(slots: List[bookings.SlotView], today: date, intent: str = "inform") -> List[dict]:
+    return buttons(
+        (f"{say_day(s.day, today)} {say_time(s.starts_at)}（余{s.left}）", f'/{intent}{{"slot_id":"{s.id}"}}')
+        for s in slots[:MAX_SLOT_BUTTONS]
+    )
+
+
+def own_slot_ids(session, tracker: Tracker) -> set:
+    """Slots this customer already holds, when booking for a co-applicant."""
+    if not tracker.get_slot("party"):
+        return set()
+    customer_id = customer_id_for(tracker)
+    return {b.slot_id for b in bookings.active_bookings(session, customer_id)} if customer_id else set()
+
+
+def reset_form_slots() -> List[EventType]:
+    return [SlotSet(slot, None) for slot in FORM_SLOTS]
+
+
+class BookingSlotChecks:
+    """Day and time-slot validation shared by booking and rescheduling."""
+
+    def _branch_and_service(self, tracker: Tracker, session):
+        return find_branch(session, tracker.get_slot("branch") or ""), tracker.get_slot("service")
+
+    def extract_booking_day(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                            domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        day = entity_day(tracker)
+        if day:
+            return {"booking_day": day.isoformat()}
+        asked = tracker.get_slot("requested_slot") == "booking_day"
+        if asked and tracker.latest_message.get("intent", {}).get("name") == "inform":
+            return {"booking_day": UNREADABLE_DAY}  # e.g. 2月30号: re-ask, never guess
+        return {}
+
+    def extract_booking_slot(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        chosen = latest_entity(tracker, "slot_id")
+        if chosen:
+            return {"booking_slot": str(chosen)}
+        wanted = entity_moment(tracker)
+        if wanted and tracker.get_slot("requested_slot") == "booking_slot":
+            return {"booking_slot": f"at:{wanted.strftime('%H:%M')}"}
+        return {}
+
+    def validate_booking_day(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        today = now().date()
+        try:
+            day = date.fromisoformat(str(value))
+        except ValueError:
+            dispatcher.utter_message(text="这个日期我没读懂，或者日历上没有这一天。可以说“明天”“下周三”或“12月3号”。")
+            return {"booking_day": None}
+        if day < today:
+            dispatcher.utter_message(text=f"{say_day(day, today)}已经过去了，请选今天或以后的日子。")
+            return {"booking_day": None}
+        if day > today + timedelta(days=bookings.BOOKING_HORIZON_DAYS - 1):
+            dispatcher.utter_message(text="目前只能预约两周以内的时段，请选近一点的日子。")
+            return {"booking_day": None}
+        with transaction() as session:
+            branch, service = self._branch_and_service(tracker, session)
+            if branch is None:
+                return {"booking_day": day.isoformat()}
+            hours = hours_on(session, branch, day)
+            if not hours.is_open:
+                text = describe_hours(hours, today)
+                upcoming = next_opening(session, hours)
+                if upcoming:
+                    text += f"最近营业的是{say_day(upcoming.day, today)}。"
+                dispatcher.utter_message(text=text + "换一天可以吗？")
+                return {"booking_day": None}
+            if service and not bookings.free_slots(session, branch, service, day, now()):
+                alternatives = bookings.next_free_slots(session, branch, service, day, now())
+                dispatcher.utter_message(
+                    text=f"{say_day(day, today)}{branch.name}的{service}号已经约满了。" +
+                         ("下面这些时段还有号：" if alternatives else "两周内都约满了，建议换个网点。"),
+                    buttons=slot_buttons(alternatives, today),
+                )
+                return {"booking_day": None}
+        return {"booking_day": day.isoformat()}
+
+    def validate_booking_slot(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        text = str(value or "")
+        with transaction() as session:
+            if text.startswith("at:"):
+                return self._slot_at_time(text[3:], dispatcher, tracker, session)
+            slot = session.get(Slot, int(text)) if text.isdigit() else None
+            if slot is None or slot.booked >= slot.capacity:
+                dispatcher.utter_message(text="这个时段刚刚约满了，请换一个。")
+                return {"booking_slot": None}
+            if slot.id in own_slot_ids(session, tracker):
+                dispatcher.utter_message(text="为了避免人员聚集，同来办理的人要和您错开时段，请另选一个。")
+                return {"booking_slot": None}
+            return {"booking_slot": str(slot.id), "booking_day": slot.day.isoformat(),
+                    "branch": find_branch(session, slot.branch_id).name, "service": slot.service}
+
+    def _slot_at_time(self, clock: str, dispatcher, tracker: Tracker, session) -> Dict[Text, Any]:
+        branch, service = self._branch_and_service(tracker, session)
+        day = date.fromisoformat(tracker.get_slot("booking_day"))
+        free = bookings.free_slots(session, branch, service, day, now())
+        match = next((s for s in free if say_time(s.starts_at) <= clock < say_time(s.ends_at)), None)
+        if match:
+            return {"booking_slot": str(match.id)}
+        dispatcher.utter_message(text=f"{clock}这个时段没有号了，请从还有号的时段里选一个。")
+        return {"booking_slot": None}
+
+
+class ValidateBookingForm(BookingSlotChecks, IdentityValidation, FormValidationAction):
+    def name(self) -> Text:
+        return "validate_booking_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: Dict[Text, Any]) -> List[Text]:
+        return without_identity_when_verified(domain_slots, tracker)
+
+    def validate_branch(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                        domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        with transaction() as session:
+            branch = find_branch(session, str(value))
+            if branch is None:
+                dispatcher.utter_message(text=f"抱歉，“{value}”不在我们的网点名单里，请从下面选一个。")
+                return {"branch": None}
+            service = tracker.get_slot("service")
+            if service and service not in branch.services:
+                dispatcher.utter_message(text=f"{branch.name}暂时不办理{service}，请换一个网点。")
+                return {"branch": None}
+        return {"branch": branch.name}
+
+    def validate_service(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                         domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        if value not in service_names():
+            dispatcher.utter_message(text="这项业务暂时不能预约，请从下面选一项。")
+            return {"service": None}
+        with transaction() as session:
+            branch = find_branch(session, tracker.get_slot("branch") or "")
+            if branch is not None and value not in branch.services:
+                dispatcher.utter_message(text=f"{branch.name}暂时不办理{value}，您可以换一个网点。")
+                return {"service": value, "branch": None}
+        return {"service": value}
+
+    def validate_booking_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        return {"booking_confirmed": bool(value)}
+
+
+class ActionAskBranch(Action):
+    def name(self) -> Text:
+        return "action_ask_booking_form_branch"
+
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        service = tracker.get_slot("service")
+        with transaction() as session:
+            offering = [b for b in all_branches(session) if not service or service in b.services]
+        dispatcher.utter_message(
+            text="想约哪个网点？",
+            buttons=buttons((b.name, f'/inform{{"branch":"{b.name}"}}') for b in offering),
+        )
+        return []
+
+
+class ActionAskService(Action):
+    def name(self) -> Text:
+        return "action_ask_booking_form_service"
+
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        with transaction() as session:
+            branch = find_branch(session, tracker.get_slot("branch") or "")
+            offered = branch.services if branch else service_names()
+        dispatcher.utter_message(
+            text="想办理什么业务？",
+            buttons=buttons((name, f'/inform{{"service":"{name}"}}') for name in offered),
+        )
+        return []
+
+
+class ActionAskBookingSlot(Action):
+    """Offer only slots with tickets left; the next free ones if the day is full."""
+
+    def name(self) -> Text:
+        return "action_ask_booking_slot"
+
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        moment, today = now(), now().date()
+        with transaction() as session:
+            branch = find_branch(session, tracker.get_slot("branch") or "")
+            service = tracker.get_slot("service")
+            day = date.fromisoformat(tracker.get_slot("booking_day"))
+            taken = own_slot_ids(session, tracker)
+            free = [s for s in bookings.free_slots(session, branch, service, day, moment) if s.id not in taken]
+            if free:
+                text = f"{say_day(day, today)}{branch.name}还有这些时段可以约，请选一个："
+            else:
+                free = bookings.next_free_slots(session, branch, service, day, moment)
+                text = "那天的号约满了，最近还有号的时段：" if free else "两周内都约满了，抱歉。"
+        dispatcher.utter_message(text=text, buttons=slot_buttons(free, today))
+        return []
+
+
+class ActionAskBookingConfirmed(Action):
+    def name(self) -> Text:
+        return "action_ask_booking_confirmed"
+
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        today = now().date()
+        with transaction() as session:
+            slot = session.get(Slot, int(tracker.get_slot("booking_slot")))
+            branch = find_branch(session, slot.branch_id)
+            summary = (f"{branch.name}（{branch.address}）\n{slot.service} · {say_day(slot.day, today)} "
+                       f"{say_time(slot.starts_at)}-{say_time(slot.ends_at)}")
+        party = tracker.get_slot("party")
+        goal = "改到" if tracker.get_slot("booking_goal") == "reschedule" else f"为{party or '您'}预约"
+        dispatcher.utter_message(
+            text=f"请确认，{goal}：\n{summary}\n确认吗？",
+            buttons=buttons([("确认", "/affirm"), ("不用了", "/deny")]),
+        )
+        return []
+
+
+class ActionSubmitBooking(Action):
+    """Write the booking in one transaction and tell the customer what to bring."""
+
+    def name(self) -> Text:
+        return "action_submit_booking"
+
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        if not tracker.get_slot("booking_confirmed"):
+            dispatcher.utter_message(response="utter_booking_not_confirmed")
+            return reset_form_slots()
+        moment, customer_id = now(), customer_id_for(tracker)
+        try:
+            with transaction() as session:
+                view = bookings.book(session, customer_id, int(tracker.get_slot("booking_slot")),
+                                     channel_of(tracker), moment,
+                                     party=tracker.get_slot("party") or bookings.SELF)
+        except bookings.BookingError as error:
+            self._explain(dispatcher, tracker, error.reason)
+            return reset_form_slots()
+        if view.created:
+            dispatcher.utter_message(
+                text=f"预约成功！\n{describe_booking(view, moment.date())}\n地址：{view.address}\n"
+                     f"请带上：{bookings.BRING[view.service]}。\n请按预约时段到店，戴好口罩；来不了的话跟我说“取消预约”。",
+                buttons=co_applicant_button(view),
+            )
+        else:
+            dispatcher.utter_message(
+                text=f"您已经有一个{view.service}的预约了：\n{describe_booking(view, moment.date())}\n"
+                     "同一项业务只能保留一个预约。想换时间的话，跟我说“改预约时间”。"
+            )
+        return reset_form_slots()
+
+    @staticmethod
+    def _explain(dispatcher, tracker: Tracker, reason: str) -> None:
+        moment = now()
+        if reason == "full":
+            with transaction() as session:
+                branch = find_branch(session, tracker.get_slot("branch") or "")
+                alternatives = bookings.next_free_slots(
+                    session, branch, tracker.get_slot("service"), moment.date(), moment)
+            dispatcher.utter_message(
+                text="真不巧，这个时段的号刚刚被约满了。下面这些还有号，点一下就能约：",
+                buttons=slot_buttons(alternatives, moment.date(), intent="book_appointment"),
+            )
+        else:
+            dispatcher.utter_message(text="这个时段已经过了，请重新选一个时间。跟我说“预约”就可以。")
+
+
+def co_applicant_button(view: bookings.BookingView) -> List[dict]:
+    """After the borrower's signing, offer a staggered slot for the co-borrower."""
+    if view.service != "面签" or view.party != bookings.SELF:
+        return []
+    payload = {"party": CO_BORROWER, "branch": view.branch_name, "service": view.service}
+    return buttons([("为共同借款人另约时段", "/book_appointment" + json.dumps(payload, ensure_ascii=False))])
+
+
+class ActionQuitForm(Action):
+    """"算了，不约了": stop whichever form is running and forget what it collected."""
+
+    QUIT_RESPONSES = {"deferral_form": "utter_deferral_quit"}
+
+    def name(self) -> Text:
+        return "action_quit_form"
+
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        form = tracker.active_loop_name
+        dispatcher.utter_message(response=self.QUIT_RESPONSES.get(form, "utter_booking_quit"))
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_form_slots(), *reset_deferral()]
+
+
+class ValidateManageBookingForm(BookingSlotChecks, IdentityValidation, FormValidationAction):
+    """Check, cancel or reschedule: which steps depend on the goal."""
+
+    STEPS = {
+        "check": [],
+        "cancel": ["booking_ref"],
+        "reschedule": ["booking_ref", "booking_day", "booking_slot", "booking_confirmed"],
+    }
+
+    def name(self) -> Text:
+        return "validate_manage_booking_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: Dict[Text, Any]) -> List[Text]:
+        steps = ["phone", "otp_code"] + self.STEPS.get(tracker.get_slot("booking_goal") or "check", [])
+        return without_identity_when_verified(steps, tracker)
+
+    def validate_booking_ref(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        with transaction() as session:
+            mine = bookings.bookings_of(session, customer_id_for(tracker), now().date())
+        chosen = next((b for b in mine if b.reference == str(value).upper()), None)
+        if chosen is None:
+            dispatcher.utter_message(text="没找到这个预约号，请从下面的预约里选。")
+            return {"booking_ref": None}
+        return {"booking_ref": chosen.reference, "branch": chosen.branch_name, "service": chosen.service}
+
+
+class ActionAskBookingRef(Action):
+    """List the customer's bookings as buttons; end the form if there are none."""
+
+    def name(self) -> Text:
+        return "action_ask_booking_ref"
+
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        today = now().date()
+        with transaction() as session:
+            mine = bookings.bookings_of(session, customer_id_for(tracker), today)
+        if not mine:
+            dispatcher.utter_message(text="您目前没有待办理的预约。需要的话，跟我说“预约”就能约。")
+            return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_form_slots()]
+        verb = "取消" if tracker.get_slot("booking_goal") == "cancel" else "改时间"
+        dispatcher.utter_message(
+            text=f"您想{verb}哪一个预约？",
+            buttons=buttons((describe_booking(b, today), f'/inform{{"booking_ref":"{b.reference}"}}') for b in mine),
+        )
+        return []
+
+
+class ActionSubmitManageBooking(Action):
+    def name(self) -> Text:
+        return "action_submit_manage_booking"
+
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        goal, moment = tracker.get_slot("booking_goal") or "check", now()
+        customer_id = customer_id_for(tracker)
+        try:
+            with transaction() as session:
+                if goal == "cancel":
+                    view = bookings.cancel(session, customer_id, tracker.get_slot("booking_ref"), moment)
+                    text = f"已为您取消预约：\n{describe_booking(view, moment.date())}\n号源已经释放，需要时可以重新预约。"
+                elif goal == "reschedule" and tracker.get_slot("booking_confirmed"):
+                    view = bookings.reschedule(session, customer_id, tracker.get_slot("booking_ref"),
+                                               int(tracker.get_slot("booking_slot")), moment)
+                    text = f"改好了，新的预约：\n{describe_booking(view, moment.date())}"
+                elif goal == "reschedule":
+                    text = "好的，预约保持不变。"
+                else:
+                    text = self._list(session, customer_id, moment.date())
+        except bookings.BookingError as error:
+            text = {"full": "新时段刚刚约满了，原来的预约保持不变。可以再说一次“改预约时间”换一个。",
+                    "not_found": "没有找到这个预约，可能已经取消了。"}.get(error.reason, "这个时段已经过了，原来的预约保持不变。")
+        dispatcher.utter_message(text=text)
+        return [*reset_form_slots(), SlotSet("booking_goal", None)]
+
+    @staticmethod
+    def _list(session, customer_id: Optional[int], today: date) -> str:
+        mine = bookings.bookings_of(session, customer_id, today)
+        if not mine:
+            return "您目前没有待办理的预约。需要的话，跟我说“预约”就能约。"
+        return "您的预约：\n" + "\n".join(describe_booking(b, today) for b in mine)

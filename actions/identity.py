@@ -1,0 +1,80 @@
+"""Phone + one-time code steps shared by every form that needs the customer."""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.bank.db import transaction
+from bot.bank.identity import linked_customer, send_code, verify_code
+from bot.bank.masking import mask_phone
+from bot.clock import now
+
+IDENTITY_SLOTS = ("phone", "otp_code")
+VERIFIED = "verified"
+RESEND = re.compile(r"重新发|重发|再发|没收到|收不到")
+
+
+def channel_of(tracker: Tracker) -> str:
+    return tracker.get_latest_input_channel() or "rest"
+
+
+def customer_id_for(tracker: Tracker) -> Optional[int]:
+    """The verified customer behind this channel user, if any."""
+    with transaction() as session:
+        customer = linked_customer(session, channel_of(tracker), tracker.sender_id)
+        return customer.id if customer else None
+
+
+def without_identity_when_verified(slots: List[Text], tracker: Tracker) -> List[Text]:
+    """Skip the phone and code steps for a channel user verified before."""
+    if tracker.get_slot("otp_code") == VERIFIED or customer_id_for(tracker) is not None:
+        return [slot for slot in slots if slot not in IDENTITY_SLOTS]
+    return slots
+
+
+class IdentityValidation:
+    """`validate_phone` and `validate_otp_code` for FormValidationActions."""
+
+    def validate_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        phone = str(value or "")
+        if not re.fullmatch(r"1[3-9][0-9]{9}", phone):
+            dispatcher.utter_message(text="这个号码好像不太对，请输入11位手机号，比如 13812345678。")
+            return {"phone": None}
+        with transaction() as session:
+            sent = send_code(session, phone, now())
+        if sent:
+            dispatcher.utter_message(text=f"验证码已发送到 {mask_phone(phone)}，5分钟内有效。")
+        else:
+            dispatcher.utter_message(text=f"刚才已经给 {mask_phone(phone)} 发过验证码了，请用那条短信里的验证码。")
+        return {"phone": phone}
+
+    def validate_otp_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        text, phone = str(value or ""), tracker.get_slot("phone")
+        if value == VERIFIED:
+            return {"otp_code": VERIFIED}
+        digits = re.search(r"(?<![0-9])([0-9]{6})(?![0-9])", text)
+        with transaction() as session:
+            if digits is None:
+                if RESEND.search(text) and phone:
+                    send_code(session, phone, now())
+                    dispatcher.utter_message(text="好的，已重新发送，请留意短信。")
+                else:
+                    dispatcher.utter_message(text="验证码是6位数字，请再看一下短信。")
+                return {"otp_code": None}
+            result = verify_code(session, phone, digits.group(1), channel_of(tracker), tracker.sender_id, now())
+            if result.ok:
+                return {"otp_code": VERIFIED}
+            if result.reason == "expired":
+                send_code(session, phone, now())
+                dispatcher.utter_message(text="验证码已过期，我重新给您发了一条，请输入新的验证码。")
+            elif result.reason == "too_many":
+                dispatcher.utter_message(text="验证码错误次数太多了。为了您的账户安全，请换个手机号或稍后再试。")
+                return {"otp_code": None, "phone": None}
+            else:
+                dispatcher.utter_message(text="验证码不对，请再核对一下。")
+        return {"otp_code": None}

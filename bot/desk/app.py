@@ -1,0 +1,56 @@
+"""The staff console's web application (aiohttp, server-rendered pages).
+
+`create_app()` builds it from page modules (bot/desk/pages/); it does not
+touch the database schema, so tests can point it at a scratch database and
+`python -m bot.desk` migrates and seeds before serving.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+from typing import Sequence
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from bot.bank.branch_admin import STATUS_LABELS, WEEKDAY_LABELS, cn_day, hm
+from bot.desk.access import GRANTS_KEY, NAV_KEY, access_middleware, merge_grants
+from bot.desk.accounts import ROLE_LABELS
+from bot.desk.pages import auth, bookings, branches, capacity, staff
+from bot.desk.render import errors_middleware
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+# Escalations (live chat) and deferral queues come as further modules here.
+PAGE_MODULES: Sequence[ModuleType] = (auth, bookings, branches, capacity, staff)
+
+
+def _day_label(day) -> str:
+    return f"{day.month}月{day.day}日"
+
+
+def _setup_templates(app: web.Application) -> None:
+    env = aiohttp_jinja2.setup(
+        app, loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters.update(hm=hm, cn_day=cn_day, day_label=_day_label)
+    env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLE_LABELS=ROLE_LABELS, WEEKDAY_LABELS=WEEKDAY_LABELS)
+
+
+def create_app(pages: Sequence[ModuleType] = PAGE_MODULES) -> web.Application:
+    """The console with these page modules (routes, menu entries, grants)."""
+    app = web.Application(middlewares=[errors_middleware, access_middleware])
+    _setup_templates(app)
+    app[GRANTS_KEY] = merge_grants(getattr(module, "GRANTS", {}) for module in pages)
+    app[NAV_KEY] = sorted((item for module in pages for item in getattr(module, "NAV", ())),
+                         key=lambda item: item.order)
+    app[auth.THROTTLE_KEY] = auth.LoginThrottle()
+    for module in pages:
+        app.router.add_routes(module.routes)
+    app.router.add_static("/static/", STATIC, name="static", append_version=True)
+    return app

@@ -1,0 +1,165 @@
+"""A branch's opening hours, dated exceptions and notices.
+
+The weekly timetable is read-only here: it comes from the bank profile
+(demo_bank.yml) and `make seed` would overwrite edits. Day-to-day changes —
+a rotation closure, shortened hours, a holiday rota, a notice — are made
+here, and the assistant tells customers at once (it asks
+`bot.bank.hours` on every question).
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping
+
+from aiohttp import web
+
+from bot.bank import branch_admin
+from bot.bank.branch_admin import HoursChange, NoticeView, cn_day, hm
+from bot.desk.access import Denied, NavItem, branch_scope, can, require_branch, requires
+from bot.desk.common import flag, json_ok, optional_day, parse_day, parse_int, parse_time, run_db, text, today
+from bot.desk.pages import form_action
+from bot.desk.render import page
+
+routes = web.RouteTableDef()
+NAV = [NavItem("营业时间与公告", "/branches", "branches.view", order=30, current=r"/branches(/[^/]+)?$")]
+UPCOMING_DAYS = 14
+
+
+def _settings(session, branch_id: str, day) -> Dict[str, Any]:
+    return {
+        "branch": branch_admin.branch_info(session, branch_id),
+        "branches": branch_admin.branch_choices(session),
+        "weekly": branch_admin.weekly_timetable(session, branch_id),
+        "days": branch_admin.upcoming_days(session, branch_id, day, UPCOMING_DAYS),
+        "exceptions": branch_admin.upcoming_exceptions(session, branch_id, day),
+        "notices": branch_admin.notices_in_force(session, branch_id, day),
+    }
+
+
+def _first_branch(session) -> str:
+    return branch_admin.branch_choices(session)[0].id
+
+
+@routes.get("/branches")
+@requires("branches.view")
+async def branches_index(request: web.Request) -> web.StreamResponse:
+    """The branch picked in the switcher (`?branch=`); else branch staff go
+    to their own branch and others to the first one."""
+    staff = request["staff"]
+    branch_id = branch_scope(staff, request.query.get("branch") or None) or await run_db(_first_branch)
+    raise web.HTTPFound(f"/branches/{branch_id}")
+
+
+async def _load(request: web.Request) -> Dict[str, Any]:
+    branch_id = request.match_info["branch_id"]
+    require_branch(request["staff"], branch_id)
+    return await run_db(_settings, branch_id, today())
+
+
+@routes.get("/branches/{branch_id}")
+@requires("branches.view")
+@page("branch.html")
+async def branch_page(request: web.Request) -> Dict[str, Any]:
+    data = await _load(request)
+    if not request["staff"].all_branches:
+        data["branches"] = []
+    return {**data, "today": today(), "editable": can(request, "branches.edit"),
+            "bank_wide_ok": can(request, "notices.bank_wide")}
+
+
+@routes.get("/api/branches")
+@requires("branches.view")
+async def branches_api(request: web.Request) -> web.StreamResponse:
+    branches = await run_db(branch_admin.branch_choices)
+    staff = request["staff"]
+    return json_ok({"branches": [b for b in branches if staff.all_branches or b.id == staff.branch_id]})
+
+
+@routes.get("/api/branches/{branch_id}")
+@requires("branches.view")
+async def branch_api(request: web.Request) -> web.StreamResponse:
+    data = await _load(request)
+    data.pop("branches")
+    return json_ok(data)
+
+
+# --- changes -------------------------------------------------------------------
+
+def _branch_id(request: web.Request) -> str:
+    branch_id = request.match_info["branch_id"]
+    branch_scope(request["staff"], branch_id)
+    return branch_id
+
+
+def _back(request: web.Request) -> str:
+    return f"/branches/{request.match_info['branch_id']}"
+
+
+async def _add_exception(request: web.Request, data: Mapping[str, Any]) -> HoursChange:
+    closed = flag(data, "closed") or text(data, "kind") == "closed"
+    return await run_db(
+        branch_admin.add_exception, _branch_id(request), parse_day(text(data, "day")),
+        closed=closed,
+        opens=None if closed else parse_time(text(data, "opens"), "开门时间"),
+        closes=None if closed else parse_time(text(data, "closes"), "关门时间"),
+        reason=text(data, "reason"), today=today(),
+    )
+
+
+def _stranded(change: HoursChange) -> str:
+    if not change.affected:
+        return ""
+    listed = "、".join(f"{hm(b.starts_at)} {b.reference}（{b.customer_phone}）" for b in change.affected[:8])
+    more = f"等 {len(change.affected)} 个" if len(change.affected) > 8 else ""
+    return f" 注意：这天有 {len(change.affected)} 个预约不在营业时间内了，请尽快联系客户改约：{listed}{more}。"
+
+
+def _exception_added(change: HoursChange):
+    row = change.exception
+    what = "全天停业" if row.closed else f"营业时间改为 {hm(row.opens)}–{hm(row.closes)}"
+    verb = "已更新" if change.replaced else "已设置"
+    return f"{verb}{cn_day(row.day)}：{what}（{row.reason}）。{_stranded(change)}".strip(), \
+        "warn" if change.affected else "ok"
+
+
+async def _remove_exception(request: web.Request, data: Mapping[str, Any]) -> HoursChange:
+    exception_id = parse_int(request.match_info["exception_id"], "编号")
+    return await run_db(branch_admin.remove_exception, _branch_id(request), exception_id, today())
+
+
+def _exception_removed(change: HoursChange):
+    return f"已取消{cn_day(change.exception.day)}的临时调整，恢复平常的营业时间。{_stranded(change)}".strip(), \
+        "warn" if change.affected else "ok"
+
+
+async def _add_notice(request: web.Request, data: Mapping[str, Any]) -> NoticeView:
+    branch_id = _branch_id(request)
+    if flag(data, "bank_wide"):
+        if not can(request, "notices.bank_wide"):
+            raise Denied("只有管理员可以发布全行公告。")
+        branch_id = None
+    return await run_db(
+        branch_admin.add_notice, branch_id, text(data, "body"),
+        starts_on=parse_day(text(data, "starts_on"), today(), "开始日期"),
+        ends_on=optional_day(text(data, "ends_on"), "结束日期"), today=today(),
+    )
+
+
+def _notice_added(notice: NoticeView):
+    scope = "全行公告" if notice.bank_wide else "公告"
+    return f"{scope}已发布，从{cn_day(notice.starts_on)}起，客户问营业时间时助手会一并告知。", "ok"
+
+
+async def _end_notice(request: web.Request, data: Mapping[str, Any]) -> NoticeView:
+    notice_id = parse_int(request.match_info["notice_id"], "编号")
+    return await run_db(branch_admin.end_notice, notice_id, branch_id=_branch_id(request), today=today(),
+                        bank_wide_ok=can(request, "notices.bank_wide"))
+
+
+form_action(routes, "/branches/{branch_id}/exceptions", "branches.edit",
+            run=_add_exception, done=_exception_added, back=_back)
+form_action(routes, "/branches/{branch_id}/exceptions/{exception_id:\\d+}/delete", "branches.edit",
+            run=_remove_exception, done=_exception_removed, back=_back)
+form_action(routes, "/branches/{branch_id}/notices", "branches.edit",
+            run=_add_notice, done=_notice_added, back=_back)
+form_action(routes, "/branches/{branch_id}/notices/{notice_id:\\d+}/end", "branches.edit",
+            run=_end_notice, done=lambda notice: ("公告已结束，今天起不再显示。", "ok"), back=_back)

@@ -1,0 +1,137 @@
+"""Tickets (号源): how many customers each half hour takes.
+
+Two levers. A rule sets the usual count for the branch or one service and
+applies to every day from today on. A day's count can be set for one day
+(fewer counters open, a colleague off sick), for one service or all, for
+the whole day or one slot; never below the bookings already made.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional
+from urllib.parse import quote
+
+from aiohttp import web
+
+from bot.bank import branch_admin
+from bot.bank.booking import DEFAULT_CAPACITY
+from bot.bank.branch_admin import RuleChange, SlotRow, cn_day, hm
+from bot.desk.access import NavItem, branch_scope, can, require_branch, requires
+from bot.desk.common import json_ok, parse_day, parse_int, parse_time, run_db, text, today
+from bot.desk.pages import form_action
+from bot.desk.render import page
+
+routes = web.RouteTableDef()
+NAV = [NavItem("号源名额", "/capacity", "branches.view", order=40, current=r"/(capacity|branches/[^/]+/capacity)")]
+
+
+def _service(data: Mapping[str, Any]) -> Optional[str]:
+    """Empty or "*" means every service (the branch default)."""
+    value = text(data, "service")
+    return None if value in ("", "*") else value
+
+
+def _overview(session, branch_id: str, day, service: Optional[str]) -> Dict[str, Any]:
+    return {
+        "branch": branch_admin.branch_info(session, branch_id),
+        "branches": branch_admin.branch_choices(session),
+        "rules": branch_admin.capacity_rules(session, branch_id),
+        "effective": branch_admin.effective_capacities(session, branch_id),
+        "slots": branch_admin.day_slots(session, branch_id, day, service),
+    }
+
+
+def _first_branch(session) -> str:
+    return branch_admin.branch_choices(session)[0].id
+
+
+@routes.get("/capacity")
+@requires("branches.view")
+async def capacity_index(request: web.Request) -> web.StreamResponse:
+    """Like /branches: the switcher's branch, else one's own or the first."""
+    staff = request["staff"]
+    branch_id = branch_scope(staff, request.query.get("branch") or None) or await run_db(_first_branch)
+    day = request.query.get("day")
+    raise web.HTTPFound(f"/branches/{branch_id}/capacity" + (f"?day={quote(day)}" if day else ""))
+
+
+async def _load(request: web.Request):
+    branch_id = request.match_info["branch_id"]
+    require_branch(request["staff"], branch_id)
+    day = parse_day(request.query.get("day"), today())
+    service = _service(request.query)
+    return day, service, await run_db(_overview, branch_id, day, service)
+
+
+@routes.get("/branches/{branch_id}/capacity")
+@requires("branches.view")
+@page("capacity.html")
+async def capacity_page(request: web.Request) -> Dict[str, Any]:
+    day, service, data = await _load(request)
+    if not request["staff"].all_branches:
+        data["branches"] = []
+    return {**data, "day": day, "service": service, "today": today(), "default_capacity": DEFAULT_CAPACITY,
+            "max_capacity": branch_admin.MAX_CAPACITY, "editable": can(request, "branches.edit")}
+
+
+@routes.get("/api/branches/{branch_id}/capacity")
+@requires("branches.view")
+async def capacity_api(request: web.Request) -> web.StreamResponse:
+    day, service, data = await _load(request)
+    data.pop("branches")
+    return json_ok({**data, "day": day, "service": service, "default_capacity": DEFAULT_CAPACITY})
+
+
+# --- changes ---------------------------------------------------------------------
+
+def _branch_id(request: web.Request) -> str:
+    branch_id = request.match_info["branch_id"]
+    branch_scope(request["staff"], branch_id)
+    return branch_id
+
+
+def _back(request: web.Request) -> str:
+    return f"/branches/{request.match_info['branch_id']}/capacity"
+
+
+async def _set_rule(request: web.Request, data: Mapping[str, Any]) -> RuleChange:
+    return await run_db(branch_admin.set_capacity_rule, _branch_id(request), _service(data),
+                        parse_int(data.get("capacity"), "名额"), today())
+
+
+async def _remove_rule(request: web.Request, data: Mapping[str, Any]) -> RuleChange:
+    return await run_db(branch_admin.remove_capacity_rule, _branch_id(request), _service(data), today())
+
+
+def _rule_done(change: RuleChange):
+    if change.rule is None:
+        head = "已删除这条规则，改按上一级的名额放号。"
+    else:
+        who = change.rule.service or "各项业务（没有单独规则的）"
+        head = f"已设置{who}每半小时 {change.rule.capacity} 个号。"
+    tail = f"今天起已生成的 {change.slots_changed} 个时段已同步调整" if change.slots_changed else ""
+    if change.kept_at_booked:
+        tail += f"，其中 {change.kept_at_booked} 个时段已约人数多于新名额，名额保留为已约人数"
+    return head + (tail + "。" if tail else ""), "warn" if change.kept_at_booked else "ok"
+
+
+async def _set_day(request: web.Request, data: Mapping[str, Any]) -> List[SlotRow]:
+    return await run_db(
+        branch_admin.set_day_capacity, _branch_id(request), parse_day(text(data, "day")),
+        parse_int(data.get("capacity"), "名额"), today=today(), service=_service(data),
+        starts_at=parse_time(text(data, "starts_at"), "时段"),
+    )
+
+
+def _day_done(rows: List[SlotRow]):
+    first = rows[0]
+    if len(rows) == 1:
+        return f"{cn_day(first.day)} {hm(first.starts_at)} {first.service}的名额已改为 {first.capacity} 个。", "ok"
+    return f"{cn_day(first.day)}共 {len(rows)} 个时段的名额已改为 {first.capacity} 个。", "ok"
+
+
+form_action(routes, "/branches/{branch_id}/capacity/rules", "branches.edit",
+            run=_set_rule, done=_rule_done, back=_back)
+form_action(routes, "/branches/{branch_id}/capacity/rules/remove", "branches.edit",
+            run=_remove_rule, done=_rule_done, back=_back)
+form_action(routes, "/branches/{branch_id}/capacity/day", "branches.edit",
+            run=_set_day, done=_day_done, back=_back)

@@ -1,0 +1,45 @@
+"""A customer talking to the running stack, with helpers to read replies."""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import List
+
+from tests.stack import Stack
+
+
+@dataclass
+class Customer:
+    stack: Stack
+    sender: str = field(default_factory=lambda: f"cust-{uuid.uuid4().hex[:10]}")
+    last: List[dict] = field(default_factory=list)
+
+    def says(self, message: str) -> "Customer":
+        self.last = self.stack.say(self.sender, message)
+        return self
+
+    @property
+    def text(self) -> str:
+        return "\n".join(reply.get("text", "") for reply in self.last)
+
+    @property
+    def buttons(self) -> List[dict]:
+        return [button for reply in self.last for button in reply.get("buttons", [])]
+
+    def clicks(self, index: int = 0) -> "Customer":
+        return self.says(self.buttons[index]["payload"])
+
+    def button_entities(self, name: str) -> List[str]:
+        """Entity values carried by the current buttons' payloads."""
+        values = []
+        for button in self.buttons:
+            payload = button["payload"]
+            if "{" in payload:
+                values.append(json.loads(payload[payload.index("{"):]).get(name))
+        return values
+
+    def latest_code(self) -> str:
+        """The one-time code the development sender 'texted' to this stack."""
+        lines = (self.stack.workdir / "dev_sms.log").read_text(encoding="utf-8").splitlines()
+        return lines[-1].split()[1]

@@ -1,0 +1,111 @@
+"""Deferral requests over the REST channel, checked in the bank database.
+
+The stack's clock is pinned to Monday 28 September 2026. Demo loans:
+PC2020HL000123 房贷 (陈志明 13800138000, co-borrower 林秀英 13800138001,
+due 25 October) and PC2022XF004521 消费贷 (黄丽萍 13900139000, single
+borrower, due 10 October).
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conversation import Customer
+from tests.test_booking_http import bank_rows
+
+pytestmark = pytest.mark.server
+
+
+def verified(stack, opening: str, phone: str) -> Customer:
+    customer = Customer(stack).says(opening)
+    assert "手机号" in customer.text
+    customer.says(phone)
+    customer.says(customer.latest_code())
+    return customer
+
+
+def request_row(stack, reference):
+    return bank_rows(stack, "SELECT r.status, r.requested_day, r.new_due, r.reason, r.hardship, r.channel, l.contract_no "
+                            "FROM deferral_requests r JOIN loans l ON l.id = r.loan_id WHERE r.reference = ?", reference)
+
+
+def test_primary_borrower_with_a_co_borrower_waits_for_the_recorded_call(stack):
+    customer = verified(stack, "我想把房贷的扣款日往后改一改", "13800138000")
+    assert "尾号0123" in customer.text or any("0123" in b["title"] for b in customer.buttons)
+    customer.says("尾号0123")
+    assert "几号" in customer.text
+    customer.says("改到20号")
+    assert "10月25日顺延到11月20日" in customer.text and "26天" in customer.text
+    customer.says("疫情影响收入")
+    assert "请确认" in customer.text
+    customer.says("/affirm")
+    assert "申请已提交" in customer.text and "录音确认电话" in customer.text and "林**" in customer.text
+    reference = re.search(r"YQ[A-Z0-9]{6}", customer.text).group(0)
+    assert request_row(stack, reference) == [
+        ("awaiting_confirmation", 20, "2026-11-20", "疫情影响收入", 0, "rest", "PC2020HL000123")]
+
+
+def test_single_borrower_request_is_submitted(stack):
+    customer = verified(stack, "这个月的消费贷能晚点扣吗", "13900139000")
+    customer.says("尾号4521")
+    customer.says("28号")
+    assert "10月10日顺延到10月28日" in customer.text
+    customer.says("被困外地")
+    customer.says("/affirm")
+    reference = re.search(r"YQ[A-Z0-9]{6}", customer.text).group(0)
+    assert request_row(stack, reference)[0][0] == "submitted"
+    customer.says("我的申请批了没")
+    assert reference in customer.text and "等待审核" in customer.text
+    customer.clicks(0)
+    assert "已撤销" in customer.text
+    assert request_row(stack, reference)[0][0] == "cancelled"
+
+
+def test_a_co_borrower_is_told_kindly_and_offered_a_human(stack):
+    customer = verified(stack, "房贷扣款日想改一下", "13800138001")
+    customer.says("尾号0123")
+    assert "共同借款人" in customer.text and "主借款人" in customer.text
+    assert "/request_human" in [b["payload"] for b in customer.buttons]
+
+
+@pytest.mark.parametrize("day", ["29号", "30号", "31号"])
+def test_days_after_the_28th_are_refused(stack, day):
+    customer = verified(stack, "我要改还款日", "13700137000")
+    customer.says("尾号0876")
+    customer.says(f"改到{day}")
+    assert "1号到28号" in customer.text
+
+
+def test_a_move_of_more_than_a_month_is_refused(stack):
+    customer = verified(stack, "我要改还款日", "13600136000")
+    customer.says("尾号2468")
+    customer.says("延到12月3号")
+    assert "最多只能顺延一个月" in customer.text
+
+
+def test_wrong_last_four_digits_are_not_accepted(stack):
+    customer = verified(stack, "申请延期还款", "13600136000")
+    customer.says("尾号9999")
+    assert "没有在您名下找到" in customer.text
+
+
+def test_hardship_gets_care_first_and_is_flagged(stack):
+    customer = Customer(stack).says("我失业了，实在还不起房贷")
+    assert "不容易" in customer.text and "转人工" in customer.text
+    customer.says("13700137000")
+    customer.says(customer.latest_code())
+    customer.says("尾号0876")
+    customer.says("改到28号")
+    customer.says("其他")
+    customer.says("/affirm")
+    reference = re.search(r"YQ[A-Z0-9]{6}", customer.text).group(0)
+    assert request_row(stack, reference)[0][4] == 1
+
+
+def test_quitting_mid_form_submits_nothing(stack):
+    customer = verified(stack, "想改下扣款日", "13800138000")
+    before = bank_rows(stack, "SELECT COUNT(*) FROM deferral_requests")
+    customer.says("算了不改了")
+    assert "先不申请了" in customer.text
+    assert bank_rows(stack, "SELECT COUNT(*) FROM deferral_requests") == before
