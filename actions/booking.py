@@ -16,7 +16,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import buttons, entity_day, entity_moment, latest_entity, say_day, say_time
 from actions.deferral import reset as reset_deferral
 from actions.hours import describe_hours, next_opening
-from actions.identity import IdentityValidation, channel_of, customer_id_for, without_identity_when_verified
+from actions.identity import (
+    IdentityValidation,
+    channel_of,
+    customer_id_for,
+    customer_id_in,
+    customer_in,
+    without_identity_when_verified,
+)
 from bot.bank import booking as bookings
 from bot.bank.db import transaction
 from bot.bank.hours import all_branches, find_branch, hours_on
@@ -51,8 +58,8 @@ def own_slot_ids(session, tracker: Tracker) -> set:
     """Slots this customer already holds, when booking for a co-applicant."""
     if not tracker.get_slot("party"):
         return set()
-    customer_id = customer_id_for(tracker)
-    return {b.slot_id for b in bookings.active_bookings(session, customer_id)} if customer_id else set()
+    customer = customer_in(session, tracker)
+    return {b.slot_id for b in bookings.active_bookings(session, customer.id)} if customer else set()
 
 
 def reset_form_slots() -> List[EventType]:
@@ -349,7 +356,7 @@ class ValidateManageBookingForm(BookingSlotChecks, IdentityValidation, FormValid
     def validate_booking_ref(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: Dict[Text, Any]) -> Dict[Text, Any]:
         with transaction() as session:
-            mine = bookings.bookings_of(session, customer_id_for(tracker), now().date())
+            mine = bookings.bookings_of(session, customer_id_in(session, tracker), now().date())
         chosen = next((b for b in mine if b.reference == str(value).upper()), None)
         if chosen is None:
             dispatcher.utter_message(text="没找到这个预约号，请从下面的预约里选。")
@@ -366,7 +373,7 @@ class ActionAskBookingRef(Action):
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         today = now().date()
         with transaction() as session:
-            mine = bookings.bookings_of(session, customer_id_for(tracker), today)
+            mine = bookings.bookings_of(session, customer_id_in(session, tracker), today)
         if not mine:
             dispatcher.utter_message(text="您目前没有待办理的预约。需要的话，跟我说“预约”就能约。")
             return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_form_slots()]

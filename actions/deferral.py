@@ -14,7 +14,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import buttons, entity_day, latest_entity
-from actions.identity import IdentityValidation, channel_of, customer_id_for, without_identity_when_verified
+from actions.identity import IdentityValidation, channel_of, customer_in, without_identity_when_verified
 from bot.bank import deferral
 from bot.bank.db import transaction
 from bot.bank.models import Customer
@@ -38,8 +38,7 @@ def say_date(day: date) -> str:
 
 
 def the_customer(session, tracker: Tracker) -> Optional[Customer]:
-    customer_id = customer_id_for(tracker)
-    return session.get(Customer, customer_id) if customer_id else None
+    return customer_in(session, tracker)
 
 
 def describe_request(view: deferral.RequestView) -> str:

@@ -21,11 +21,21 @@ def channel_of(tracker: Tracker) -> str:
     return tracker.get_latest_input_channel() or "rest"
 
 
+def customer_in(session, tracker: Tracker):
+    """The verified customer behind this channel user, in an open session."""
+    return linked_customer(session, channel_of(tracker), tracker.sender_id)
+
+
+def customer_id_in(session, tracker: Tracker) -> Optional[int]:
+    customer = customer_in(session, tracker)
+    return customer.id if customer else None
+
+
 def customer_id_for(tracker: Tracker) -> Optional[int]:
-    """The verified customer behind this channel user, if any."""
+    """The verified customer's id, in a transaction of its own (never nest
+    this inside another transaction: SQLite allows one writer at a time)."""
     with transaction() as session:
-        customer = linked_customer(session, channel_of(tracker), tracker.sender_id)
-        return customer.id if customer else None
+        return customer_id_in(session, tracker)
 
 
 def without_identity_when_verified(slots: List[Text], tracker: Tracker) -> List[Text]:

@@ -13,7 +13,9 @@ from bot.bank.db import transaction
 from bot.bank.hours import find_branch, hours_on, notices_for
 from bot.bank.identity import customer_by_phone
 from bot.bank.models import Booking, Slot
+from bot.bank.seed import seed
 from bot.clock import SHANGHAI
+from tests.bankdb import postgres_available, scratch_postgres
 
 NOW = datetime(2026, 9, 28, 9, 30, tzinfo=SHANGHAI)     # Monday, as pinned by `bank_db`
 TODAY = NOW.date()
@@ -314,3 +316,25 @@ def test_a_closed_day_has_no_tickets_to_change(bank_db):
     with pytest.raises(AdminError) as past:
         run(admin.set_day_capacity, "futian", TODAY - timedelta(days=1), 2, today=TODAY)
     assert past.value.code == "invalid"
+
+
+@pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not running (.ci/run starts it)")
+def test_row_locks_and_conditional_updates_on_postgresql(tmp_path, monkeypatch):
+    """The SQL-heavy paths (SELECT … FOR UPDATE, CASE and conditional UPDATEs)
+    behave the same on PostgreSQL."""
+    monkeypatch.setenv("HELPLINE_DATA_DIR", str(tmp_path))
+    with scratch_postgres() as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        seed(today=TODAY)
+        stranded = book("13800138000", day=WEDNESDAY)
+        change = run(admin.add_exception, "futian", WEDNESDAY, closed=True, reason="轮休", today=TODAY)
+        assert [b.reference for b in change.affected] == [stranded]
+        assert slot_at(WEDNESDAY, time(11)) is None
+        book("13900139000", day=TUESDAY)
+        book("13700137000", day=TUESDAY)
+        assert run(admin.set_capacity_rule, "futian", "面签", 1, TODAY).kept_at_booked == 1
+        assert slot_at(TUESDAY, time(10)).capacity == 2
+        with pytest.raises(AdminError):
+            run(admin.set_day_capacity, "futian", TUESDAY, 1, today=TODAY, service="面签", starts_at=time(10))
+        today = book("13600136000")
+        assert run(admin.check_in, today, NOW, "futian").status == admin.CHECKED_IN

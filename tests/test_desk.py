@@ -16,7 +16,7 @@ from bot.bank.hours import find_branch, hours_on
 from bot.bank.identity import customer_by_phone
 from bot.bank.models import Booking, Slot, Staff
 from bot.clock import SHANGHAI
-from bot.desk.accounts import create_staff
+from bot.desk.accounts import create_staff, ensure_first_admin
 from bot.desk.app import create_app
 
 NOW = datetime(2026, 9, 28, 9, 30, tzinfo=SHANGHAI)   # the `bank_db` clock
@@ -139,6 +139,26 @@ async def test_repeated_wrong_passwords_lock_the_username(desk):
         assert (await login(client, "futian", "wrong-password1")).status == 401
     locked = await login(client, "futian", PASSWORD)
     assert locked.status == 429 and "15 分钟" in await locked.text()
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
+async def test_login_never_redirects_off_the_site(desk, target):
+    client = await desk.client()
+    page = await (await client.get("/login")).text()
+    token = re.search(r'name="login_token" value="([^"]+)"', page).group(1)
+    response = await client.post("/login", data={"username": "futian", "password": PASSWORD, "login_token": token,
+                                                 "next": target}, allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/"
+
+
+def test_the_first_admin_is_created_once_with_a_usable_password(bank_db, monkeypatch):
+    monkeypatch.setenv("DESK_BCRYPT_ROUNDS", "4")
+    with transaction() as session:
+        username, password = ensure_first_admin(session, NOW)
+    with transaction() as session:
+        assert ensure_first_admin(session, NOW) is None
+        admin = session.execute(select(Staff).where(Staff.username == username)).scalar_one()
+    assert admin.role == "admin" and bcrypt.checkpw(password.encode(), admin.password_hash.encode())
 
 
 async def test_passwords_are_stored_only_as_bcrypt_hashes(desk):
@@ -270,6 +290,12 @@ async def test_agents_read_every_branch_but_change_nothing(desk):
     assert (await post_form(client, f"/bookings/{reference}/check-in", {})).status == 403
     assert (await client.get("/branches/nanshan")).status == 200
     assert (await client.get("/staff")).status == 403
+
+
+async def test_an_unknown_branch_is_not_found(desk):
+    client = await desk.login("boss")
+    assert (await client.get("/branches/atlantis")).status == 404
+    assert (await client.get("/api/bookings?branch=atlantis")).status == 404
 
 
 async def test_home_opens_the_first_page_one_may_use(desk):

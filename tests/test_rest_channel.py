@@ -40,20 +40,20 @@ def test_parse_exposes_the_retrieval_key(stack):
     assert parse["response_selector"]["faq"]["response"]["intent_response_key"] == "faq/transfer_fee"
 
 
-def test_gibberish_gets_the_menu_then_a_human_offer(stack):
+def test_two_misses_in_a_row_get_the_menu_then_a_human_offer(stack):
     sender = new_sender()
-    first = stack.say(sender, "阿巴阿巴咕噜咕噜")
+    first = stack.say(sender, "🙏🙏🙏")
     assert "/book_appointment" in button_payloads(first)
-    second = stack.say(sender, "呜啦啦呜啦啦嘿")
+    second = stack.say(sender, "今晚的足球比赛谁会赢")
     assert "/request_human" in button_payloads(second)
     assert "人工" in texts(second)
 
 
 def test_an_understood_message_resets_the_fallback_count(stack):
     sender = new_sender()
-    stack.say(sender, "阿巴阿巴咕噜咕噜")
+    stack.say(sender, "🙏🙏🙏")
     stack.say(sender, "你好")
-    again = stack.say(sender, "呜啦啦呜啦啦嘿")
+    again = stack.say(sender, "今晚的足球比赛谁会赢")
     assert "/request_human" not in button_payloads(again)
 
 

@@ -110,6 +110,13 @@ def require_branch(staff: StaffView, branch_id: str) -> None:
     branch_scope(staff, branch_id)
 
 
+def path_branch_id(request: web.Request) -> str:
+    """The `{branch_id}` of the URL, once the signed-in staff may act on it."""
+    branch_id = request.match_info["branch_id"]
+    require_branch(request["staff"], branch_id)
+    return branch_id
+
+
 def _unauthenticated(request: web.Request) -> web.HTTPException:
     if is_api(request):
         body = json.dumps({"error": "unauthenticated", "message": "请先登录。"}, ensure_ascii=False)

@@ -1,12 +1,9 @@
 """Rasa pipeline component that routes blank input to the fallback."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
@@ -15,11 +12,13 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.stateless import StatelessComponent
+
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
 )
-class BlankInputGuard(GraphComponent):
+class BlankInputGuard(StatelessComponent):
     """Zeroes the intent confidence of messages with no words in them.
 
     A message of only emoji, spaces or control characters still gets a
@@ -27,16 +26,6 @@ class BlankInputGuard(GraphComponent):
     before `FallbackClassifier`, this guard makes such input a low-confidence
     prediction, so the customer gets the helpful fallback instead of a guess.
     """
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "BlankInputGuard":
-        return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

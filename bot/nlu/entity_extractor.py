@@ -1,36 +1,22 @@
 """Shared plumbing for our rule-based Rasa entity extractors."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.stateless import StatelessComponent
 
-class RuleEntityExtractor(GraphComponent, EntityExtractorMixin):
+
+class RuleEntityExtractor(StatelessComponent, EntityExtractorMixin):
     """Base for extractors that need no training: subclasses only find entities.
 
     Training examples carry no entity annotations (these extractors own the
     entities), so processing training data is a no-op.
     """
-
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        self.component_config = config
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "RuleEntityExtractor":
-        return cls(config)
 
     def find_entities(self, text: str) -> List[Dict[str, Any]]:
         """Entities in the (normalised) text, without the `extractor` key."""

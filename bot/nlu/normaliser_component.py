@@ -1,23 +1,21 @@
 """Rasa pipeline component that normalises message text before tokenising."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import List, Optional, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.normalise import normalise
+from bot.nlu.stateless import StatelessComponent
 
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
 )
-class TextNormaliser(GraphComponent):
+class TextNormaliser(StatelessComponent):
     """Rewrites each message's text into its canonical form (see `normalise`).
 
     It runs on training data too, so the classifier learns and predicts on the
@@ -25,16 +23,6 @@ class TextNormaliser(GraphComponent):
     keeps the original text, and offsets stay valid because the mapping is
     length-preserving.
     """
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "TextNormaliser":
-        return cls()
 
     @staticmethod
     def _normalise_message(message: Message) -> None:

@@ -120,9 +120,9 @@ async def _mark(request: web.Request, data: Mapping[str, Any]) -> DeskBooking:
 def _done(booking: DeskBooking):
     who = f"{booking.customer_name or booking.customer_phone}（{booking.reference}）"
     if booking.status == CHECKED_IN:
-        return f"{who} 已签到。", "ok"
+        return f"{who}已签到。", "ok"
     if booking.status == NO_SHOW:
-        return f"{who} 已标记为未到店。", "ok"
+        return f"{who}已标记为未到店。", "ok"
     return f"已撤销，{who} 恢复为待到店。", "ok"
 
 

@@ -14,8 +14,26 @@ from aiohttp import web
 
 from bot.bank import branch_admin
 from bot.bank.branch_admin import HoursChange, NoticeView, cn_day, hm
-from bot.desk.access import Denied, NavItem, branch_scope, can, require_branch, requires
-from bot.desk.common import flag, json_ok, optional_day, parse_day, parse_int, parse_time, run_db, text, today
+from bot.desk.access import (
+    Denied,
+    NavItem,
+    branch_scope,
+    can,
+    path_branch_id,
+    require_branch,
+    requires,
+)
+from bot.desk.common import (
+    flag,
+    json_ok,
+    optional_day,
+    parse_day,
+    parse_int,
+    parse_time,
+    run_db,
+    text,
+    today,
+)
 from bot.desk.pages import form_action
 from bot.desk.render import page
 
@@ -84,12 +102,6 @@ async def branch_api(request: web.Request) -> web.StreamResponse:
 
 # --- changes -------------------------------------------------------------------
 
-def _branch_id(request: web.Request) -> str:
-    branch_id = request.match_info["branch_id"]
-    branch_scope(request["staff"], branch_id)
-    return branch_id
-
-
 def _back(request: web.Request) -> str:
     return f"/branches/{request.match_info['branch_id']}"
 
@@ -97,7 +109,7 @@ def _back(request: web.Request) -> str:
 async def _add_exception(request: web.Request, data: Mapping[str, Any]) -> HoursChange:
     closed = flag(data, "closed") or text(data, "kind") == "closed"
     return await run_db(
-        branch_admin.add_exception, _branch_id(request), parse_day(text(data, "day")),
+        branch_admin.add_exception, path_branch_id(request), parse_day(text(data, "day")),
         closed=closed,
         opens=None if closed else parse_time(text(data, "opens"), "开门时间"),
         closes=None if closed else parse_time(text(data, "closes"), "关门时间"),
@@ -123,7 +135,7 @@ def _exception_added(change: HoursChange):
 
 async def _remove_exception(request: web.Request, data: Mapping[str, Any]) -> HoursChange:
     exception_id = parse_int(request.match_info["exception_id"], "编号")
-    return await run_db(branch_admin.remove_exception, _branch_id(request), exception_id, today())
+    return await run_db(branch_admin.remove_exception, path_branch_id(request), exception_id, today())
 
 
 def _exception_removed(change: HoursChange):
@@ -132,7 +144,7 @@ def _exception_removed(change: HoursChange):
 
 
 async def _add_notice(request: web.Request, data: Mapping[str, Any]) -> NoticeView:
-    branch_id = _branch_id(request)
+    branch_id = path_branch_id(request)
     if flag(data, "bank_wide"):
         if not can(request, "notices.bank_wide"):
             raise Denied("只有管理员可以发布全行公告。")
@@ -151,7 +163,7 @@ def _notice_added(notice: NoticeView):
 
 async def _end_notice(request: web.Request, data: Mapping[str, Any]) -> NoticeView:
     notice_id = parse_int(request.match_info["notice_id"], "编号")
-    return await run_db(branch_admin.end_notice, notice_id, branch_id=_branch_id(request), today=today(),
+    return await run_db(branch_admin.end_notice, notice_id, branch_id=path_branch_id(request), today=today(),
                         bank_wide_ok=can(request, "notices.bank_wide"))
 
 

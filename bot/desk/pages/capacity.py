@@ -15,8 +15,23 @@ from aiohttp import web
 from bot.bank import branch_admin
 from bot.bank.booking import DEFAULT_CAPACITY
 from bot.bank.branch_admin import RuleChange, SlotRow, cn_day, hm
-from bot.desk.access import NavItem, branch_scope, can, require_branch, requires
-from bot.desk.common import json_ok, parse_day, parse_int, parse_time, run_db, text, today
+from bot.desk.access import (
+    NavItem,
+    branch_scope,
+    can,
+    path_branch_id,
+    require_branch,
+    requires,
+)
+from bot.desk.common import (
+    json_ok,
+    parse_day,
+    parse_int,
+    parse_time,
+    run_db,
+    text,
+    today,
+)
 from bot.desk.pages import form_action
 from bot.desk.render import page
 
@@ -83,23 +98,17 @@ async def capacity_api(request: web.Request) -> web.StreamResponse:
 
 # --- changes ---------------------------------------------------------------------
 
-def _branch_id(request: web.Request) -> str:
-    branch_id = request.match_info["branch_id"]
-    branch_scope(request["staff"], branch_id)
-    return branch_id
-
-
 def _back(request: web.Request) -> str:
     return f"/branches/{request.match_info['branch_id']}/capacity"
 
 
 async def _set_rule(request: web.Request, data: Mapping[str, Any]) -> RuleChange:
-    return await run_db(branch_admin.set_capacity_rule, _branch_id(request), _service(data),
+    return await run_db(branch_admin.set_capacity_rule, path_branch_id(request), _service(data),
                         parse_int(data.get("capacity"), "名额"), today())
 
 
 async def _remove_rule(request: web.Request, data: Mapping[str, Any]) -> RuleChange:
-    return await run_db(branch_admin.remove_capacity_rule, _branch_id(request), _service(data), today())
+    return await run_db(branch_admin.remove_capacity_rule, path_branch_id(request), _service(data), today())
 
 
 def _rule_done(change: RuleChange):
@@ -116,7 +125,7 @@ def _rule_done(change: RuleChange):
 
 async def _set_day(request: web.Request, data: Mapping[str, Any]) -> List[SlotRow]:
     return await run_db(
-        branch_admin.set_day_capacity, _branch_id(request), parse_day(text(data, "day")),
+        branch_admin.set_day_capacity, path_branch_id(request), parse_day(text(data, "day")),
         parse_int(data.get("capacity"), "名额"), today=today(), service=_service(data),
         starts_at=parse_time(text(data, "starts_at"), "时段"),
     )
