@@ -236,6 +236,11 @@ def branch_choices(session: Session) -> List[BranchInfo]:
     return [_info(branch) for branch in all_branches(session)]
 
 
+def first_branch_id(session: Session) -> str:
+    """The branch a page opens on when none was asked for."""
+    return branch_choices(session)[0].id
+
+
 def _desk_view(booking: Booking, customer: Customer) -> DeskBooking:
     slot = booking.slot
     return DeskBooking(

@@ -342,3 +342,25 @@ class Staff(Base):
     session_epoch = Column(Integer, nullable=False, default=0)
     created_at = Column(DateTime(timezone=True), nullable=False)
     last_login_at = Column(DateTime(timezone=True))
+
+
+# --- Outbox: messages for customers, delivered later by channel adapters (bot.bank.notify) ---
+
+
+class Outbox(Base):
+    """A message to send a customer on the channel they used (e.g. a deferral decision).
+
+    Rows are written in the same transaction as the event they announce;
+    a channel adapter delivers them later and sets `delivered_at`.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("outbox_undelivered", "channel", "delivered_at"),)
+
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(32), nullable=False)
+    channel_user = Column(String(128), nullable=False)
+    kind = Column(String(32), nullable=False)
+    payload = Column(JSON, nullable=False, default=dict)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    delivered_at = Column(DateTime(timezone=True))

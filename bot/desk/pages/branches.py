@@ -53,17 +53,13 @@ def _settings(session, branch_id: str, day) -> Dict[str, Any]:
     }
 
 
-def _first_branch(session) -> str:
-    return branch_admin.branch_choices(session)[0].id
-
-
 @routes.get("/branches")
 @requires("branches.view")
 async def branches_index(request: web.Request) -> web.StreamResponse:
     """The branch picked in the switcher (`?branch=`); else branch staff go
     to their own branch and others to the first one."""
     staff = request["staff"]
-    branch_id = branch_scope(staff, request.query.get("branch") or None) or await run_db(_first_branch)
+    branch_id = branch_scope(staff, request.query.get("branch") or None) or await run_db(branch_admin.first_branch_id)
     raise web.HTTPFound(f"/branches/{branch_id}")
 
 

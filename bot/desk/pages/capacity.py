@@ -55,16 +55,12 @@ def _overview(session, branch_id: str, day, service: Optional[str]) -> Dict[str,
     }
 
 
-def _first_branch(session) -> str:
-    return branch_admin.branch_choices(session)[0].id
-
-
 @routes.get("/capacity")
 @requires("branches.view")
 async def capacity_index(request: web.Request) -> web.StreamResponse:
     """Like /branches: the switcher's branch, else one's own or the first."""
     staff = request["staff"]
-    branch_id = branch_scope(staff, request.query.get("branch") or None) or await run_db(_first_branch)
+    branch_id = branch_scope(staff, request.query.get("branch") or None) or await run_db(branch_admin.first_branch_id)
     day = request.query.get("day")
     raise web.HTTPFound(f"/branches/{branch_id}/capacity" + (f"?day={quote(day)}" if day else ""))
 

@@ -1,0 +1,68 @@
+"""Telling customers about decisions on the channel they used.
+
+`notify_decision` words a staff decision on a deferral request in Chinese
+and appends it to the `outbox` table; channel adapters (WeChat, web widget,
+REST) deliver undelivered rows later and set `delivered_at`. Nothing here
+talks to a channel, so a decision never waits on, or fails because of, one.
+
+Pass the decision's `session` to write the row in the same transaction as
+the decision (the console does): either both are stored or neither.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from sqlalchemy.orm import Session
+
+from bot.bank.db import transaction
+from bot.bank.deferral import APPROVED, Decision
+from bot.bank.models import Outbox
+from bot.bank.profile import load_profile
+from bot.clock import now
+
+DEFERRAL_DECISION = "deferral_decision"
+
+
+def _loan_words(decision: Decision) -> str:
+    # Only the tail of the contract number: a chat window may be seen by others.
+    return f"您的{decision.product}（合同号尾号 {decision.contract_no[-4:]}）"
+
+
+def decision_text(decision: Decision) -> str:
+    """The message the customer receives (Chinese, plain text)."""
+    hotline = load_profile().hotline
+    loan = _loan_words(decision)
+    if decision.outcome == APPROVED:
+        due = decision.new_due
+        due_words = f"，下一期还款日为 {due.year}年{due.month}月{due.day}日" if due else ""
+        return (f"您好！{loan}变更扣款日申请（编号 {decision.reference}）已审批通过："
+                f"今后每月 {decision.new_day} 日扣款{due_words}。请在扣款日前在还款账户中存足款项。"
+                f"如有疑问，请致电客服热线 {hotline}。")
+    note = (decision.note or "").strip().rstrip("。.")
+    return (f"您好！很抱歉，{loan}变更扣款日申请（编号 {decision.reference}）未能通过。"
+            f"原因：{note}。原扣款日和还款日不变。如有疑问，请致电客服热线 {hotline}，我们会为您说明。")
+
+
+def _payload(decision: Decision) -> Dict[str, Any]:
+    return {
+        "text": decision_text(decision),
+        "reference": decision.reference,
+        "outcome": decision.outcome,
+        "new_day": decision.new_day if decision.outcome == APPROVED else None,
+        "new_due": decision.new_due.isoformat() if decision.new_due else None,
+    }
+
+
+def _append(session: Session, decision: Decision) -> None:
+    session.add(Outbox(channel=decision.channel, channel_user=decision.channel_user, kind=DEFERRAL_DECISION,
+                       payload=_payload(decision), created_at=now(), delivered_at=None))
+    session.flush()
+
+
+def notify_decision(decision: Decision, session: Optional[Session] = None) -> None:
+    """Queue the customer's message about `decision` in the outbox."""
+    if session is not None:
+        _append(session, decision)
+        return
+    with transaction() as own:
+        _append(own, decision)
