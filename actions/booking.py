@@ -14,7 +14,6 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import buttons, entity_day, entity_moment, latest_entity, say_day, say_time
-from actions.deferral import reset as reset_deferral
 from actions.hours import describe_hours, next_opening
 from actions.identity import (
     IdentityValidation,
@@ -230,7 +229,8 @@ class ActionAskBookingSlot(Action):
         return "action_ask_booking_slot"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        moment, today = now(), now().date()
+        moment = now()
+        today = moment.date()
         with transaction() as session:
             branch = find_branch(session, tracker.get_slot("branch") or "")
             service = tracker.get_slot("service")
@@ -320,20 +320,6 @@ def co_applicant_button(view: bookings.BookingView) -> List[dict]:
         return []
     payload = {"party": CO_BORROWER, "branch": view.branch_name, "service": view.service}
     return buttons([("为共同借款人另约时段", "/book_appointment" + json.dumps(payload, ensure_ascii=False))])
-
-
-class ActionQuitForm(Action):
-    """"算了，不约了": stop whichever form is running and forget what it collected."""
-
-    QUIT_RESPONSES = {"deferral_form": "utter_deferral_quit"}
-
-    def name(self) -> Text:
-        return "action_quit_form"
-
-    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        form = tracker.active_loop_name
-        dispatcher.utter_message(response=self.QUIT_RESPONSES.get(form, "utter_booking_quit"))
-        return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_form_slots(), *reset_deferral()]
 
 
 class ValidateManageBookingForm(BookingSlotChecks, IdentityValidation, FormValidationAction):

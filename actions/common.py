@@ -16,31 +16,36 @@ def latest_entity(tracker: Tracker, name: str) -> Optional[Any]:
     return next(tracker.get_latest_entity_values(name), None)
 
 
+def _time_entity(tracker: Tracker) -> Optional[dict]:
+    """The first `time` entity of the latest message."""
+    return next((e for e in tracker.latest_message.get("entities", []) if e.get("entity") == "time"), None)
+
+
+def _shanghai(value: Any) -> Optional[datetime]:
+    try:
+        return datetime.fromisoformat(str(value)).astimezone(SHANGHAI)
+    except ValueError:
+        return None
+
+
 def entity_day(tracker: Tracker) -> Optional[date]:
     """The day named in the latest message (a time instant or a range start)."""
-    entity = next((e for e in tracker.latest_message.get("entities", []) if e.get("entity") == "time"), None)
+    entity = _time_entity(tracker)
     if entity is None:
         return None
     value = entity.get("value")
-    if isinstance(value, dict):
-        value = value.get("from")
-    try:
-        return datetime.fromisoformat(str(value)).astimezone(SHANGHAI).date()
-    except ValueError:
-        return None
+    moment = _shanghai(value.get("from") if isinstance(value, dict) else value)
+    return moment.date() if moment else None
 
 
 def entity_moment(tracker: Tracker) -> Optional[datetime]:
     """The instant named in the latest message, when it names a clock time."""
-    entity = next((e for e in tracker.latest_message.get("entities", []) if e.get("entity") == "time"), None)
+    entity = _time_entity(tracker)
     if entity is None or isinstance(entity.get("value"), dict):
         return None
     if (entity.get("additional_info") or {}).get("grain") == "day":
         return None
-    try:
-        return datetime.fromisoformat(str(entity["value"])).astimezone(SHANGHAI)
-    except ValueError:
-        return None
+    return _shanghai(entity["value"])
 
 
 def say_day(day: date, today: date) -> str:

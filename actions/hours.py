@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -58,7 +58,7 @@ def describe_now(hours: DayHours, moment: datetime) -> str:
 def next_opening(session, hours: DayHours) -> Optional[DayHours]:
     """The branch's next open day after a closed one."""
     for offset in range(1, LOOKAHEAD_DAYS):
-        candidate = hours_on(session, hours.branch, date.fromordinal(hours.day.toordinal() + offset))
+        candidate = hours_on(session, hours.branch, hours.day + timedelta(days=offset))
         if candidate.is_open:
             return candidate
     return None

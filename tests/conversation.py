@@ -2,11 +2,18 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from dataclasses import dataclass, field
 from typing import List
 
 from tests.stack import Stack
+
+
+def bank_rows(stack: Stack, sql: str, *args) -> list:
+    """Query the stack's bank database directly, to check what actions wrote."""
+    with sqlite3.connect(stack.workdir / "bank.db") as db:
+        return db.execute(sql, args).fetchall()
 
 
 @dataclass

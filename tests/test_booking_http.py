@@ -5,18 +5,11 @@ The stack's clock is pinned to Monday 28 September 2026, 09:30.
 from __future__ import annotations
 
 import re
-import sqlite3
-
 import pytest
 
-from tests.conversation import Customer
+from tests.conversation import Customer, bank_rows
 
 pytestmark = pytest.mark.server
-
-
-def bank_rows(stack, sql, *args):
-    with sqlite3.connect(stack.workdir / "bank.db") as db:
-        return db.execute(sql, args).fetchall()
 
 
 def book_tuesday_signing(customer: Customer, phone: str) -> str:

@@ -11,8 +11,7 @@ import re
 
 import pytest
 
-from tests.conversation import Customer
-from tests.test_booking_http import bank_rows
+from tests.conversation import Customer, bank_rows
 
 pytestmark = pytest.mark.server
 

@@ -1,0 +1,24 @@
+"""Leaving a form: "算了，不约了" stops whichever form is running."""
+from __future__ import annotations
+
+from typing import List, Text
+
+from rasa_sdk import Action
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+
+from actions.booking import reset_form_slots
+from actions.deferral import reset as reset_deferral
+
+
+class ActionQuitForm(Action):
+    """"算了，不约了": stop whichever form is running and forget what it collected."""
+
+    QUIT_RESPONSES = {"deferral_form": "utter_deferral_quit"}
+
+    def name(self) -> Text:
+        return "action_quit_form"
+
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        form = tracker.active_loop_name
+        dispatcher.utter_message(response=self.QUIT_RESPONSES.get(form, "utter_booking_quit"))
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_form_slots(), *reset_deferral()]
