@@ -13,17 +13,20 @@ TRAIN_INPUTS := config.yml $(shell find data domain bot/nlu -type f \( -name '*.
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONHASHSEED := 0
+# Rasa's telemetry and error reports would call out to the internet: off.
+export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup deps train run test seed bench-nlu clean
+.PHONY: help setup deps train run test seed bench-nlu clean widget
 
 help:
 	@echo "make run    - set up, train if needed, start Rasa :5005 and actions :5055"
 	@echo "make test   - set up, train if needed, run the whole test suite"
 	@echo "make setup  - venv + pinned packages + trained model"
 	@echo "make seed   - (re)load the demo bank into the database"
+	@echo "make widget - build the website chat widget (bot/desk/static/widget.js)"
 	@echo "make bench-nlu - held-out NLU benchmark against Rasa's stock pipeline"
 
-setup: deps $(MODEL_STAMP)
+setup: deps $(MODEL_STAMP) widget
 
 deps: $(DEPS_STAMP)
 
@@ -58,8 +61,33 @@ test: setup
 seed: deps
 	$(PY) -m bot.bank.seed
 
+# The website chat widget: npm ci when the lock changed, then esbuild.
+WIDGET_JS   := bot/desk/static/widget.js
+WIDGET_DEPS := widget/node_modules/.package-lock.json
+
+widget: $(WIDGET_JS)
+
+$(WIDGET_DEPS): widget/package.json widget/package-lock.json
+	cd widget && npm ci --no-audit --no-fund
+	@touch $@
+
+$(WIDGET_JS): $(WIDGET_DEPS) widget/build.mjs widget/tsconfig.json $(wildcard widget/src/*.ts)
+	cd widget && node build.mjs
+
 bench-nlu: deps
 	$(PY) -m bench.nlu_benchmark
 
 clean:
 	rm -rf models var build results .pytest_cache
+
+# Two Rasa + two action servers behind bot/ops/proxy.py on PostgreSQL and Redis (docs/cluster.md).
+.PHONY: run-cluster test-cluster bench-load
+run-cluster: setup
+	scripts/run-cluster
+
+test-cluster: setup
+	$(PY) -m pytest -m cluster tests/test_cluster.py
+
+# Simulated customers against 1 Rasa server, then 2 behind the proxy (bench/load.py, docs/benchmarks.md).
+bench-load: deps
+	$(PY) -m bench.load $(BENCH_ARGS)

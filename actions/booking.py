@@ -23,6 +23,7 @@ from actions.identity import (
     customer_in,
     without_identity_when_verified,
 )
+from actions.resilience import database_guarded
 from bot.bank import booking as bookings
 from bot.bank.db import transaction
 from bot.bank.hours import all_branches, find_branch, hours_on
@@ -154,6 +155,7 @@ class BookingSlotChecks:
         return {"booking_slot": None}
 
 
+@database_guarded
 class ValidateBookingForm(BookingSlotChecks, IdentityValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_booking_form"
@@ -192,6 +194,7 @@ class ValidateBookingForm(BookingSlotChecks, IdentityValidation, FormValidationA
         return {"booking_confirmed": bool(value)}
 
 
+@database_guarded
 class ActionAskBranch(Action):
     def name(self) -> Text:
         return "action_ask_booking_form_branch"
@@ -207,6 +210,7 @@ class ActionAskBranch(Action):
         return []
 
 
+@database_guarded
 class ActionAskService(Action):
     def name(self) -> Text:
         return "action_ask_booking_form_service"
@@ -222,6 +226,7 @@ class ActionAskService(Action):
         return []
 
 
+@database_guarded
 class ActionAskBookingSlot(Action):
     """Offer only slots with tickets left; the next free ones if the day is full."""
 
@@ -246,6 +251,7 @@ class ActionAskBookingSlot(Action):
         return []
 
 
+@database_guarded
 class ActionAskBookingConfirmed(Action):
     def name(self) -> Text:
         return "action_ask_booking_confirmed"
@@ -266,6 +272,7 @@ class ActionAskBookingConfirmed(Action):
         return []
 
 
+@database_guarded
 class ActionSubmitBooking(Action):
     """Write the booking in one transaction and tell the customer what to bring."""
 
@@ -322,6 +329,7 @@ def co_applicant_button(view: bookings.BookingView) -> List[dict]:
     return buttons([("为共同借款人另约时段", "/book_appointment" + json.dumps(payload, ensure_ascii=False))])
 
 
+@database_guarded
 class ValidateManageBookingForm(BookingSlotChecks, IdentityValidation, FormValidationAction):
     """Check, cancel or reschedule: which steps depend on the goal."""
 
@@ -350,6 +358,7 @@ class ValidateManageBookingForm(BookingSlotChecks, IdentityValidation, FormValid
         return {"booking_ref": chosen.reference, "branch": chosen.branch_name, "service": chosen.service}
 
 
+@database_guarded
 class ActionAskBookingRef(Action):
     """List the customer's bookings as buttons; end the form if there are none."""
 
@@ -371,6 +380,7 @@ class ActionAskBookingRef(Action):
         return []
 
 
+@database_guarded
 class ActionSubmitManageBooking(Action):
     def name(self) -> Text:
         return "action_submit_manage_booking"

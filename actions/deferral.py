@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import buttons, entity_day, latest_entity
 from actions.identity import IdentityValidation, channel_of, customer_in, without_identity_when_verified
+from actions.resilience import database_guarded
 from bot.bank import deferral
 from bot.bank.db import transaction
 from bot.bank.models import Customer
@@ -98,6 +99,7 @@ def check_new_day(dispatcher: CollectingDispatcher, tracker: Tracker, loan_ref: 
     return {"new_debit_day": str(day)}
 
 
+@database_guarded
 class ValidateDeferralForm(IdentityValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_deferral_form"
@@ -142,6 +144,7 @@ class ValidateDeferralForm(IdentityValidation, FormValidationAction):
         return {"deferral_reason": deferral.normalise_reason(str(value))}
 
 
+@database_guarded
 class ActionAskLoanRef(Action):
     def name(self) -> Text:
         return "action_ask_loan_ref"
@@ -168,6 +171,7 @@ class ActionAskDeferralReason(Action):
         return []
 
 
+@database_guarded
 class ActionAskDeferralConfirmed(Action):
     def name(self) -> Text:
         return "action_ask_deferral_confirmed"
@@ -197,6 +201,7 @@ def next_steps(view: deferral.RequestView) -> str:
     return "\n".join(f"{n}. {step}" for n, step in enumerate(steps, 1))
 
 
+@database_guarded
 class ActionSubmitDeferral(Action):
     """Create the request (or explain why not) and say what happens next."""
 
@@ -241,6 +246,7 @@ def reset() -> List[EventType]:
     return [SlotSet(slot, None) for slot in FORM_SLOTS]
 
 
+@database_guarded
 class ValidateDeferralStatusForm(IdentityValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_deferral_status_form"
@@ -250,6 +256,7 @@ class ValidateDeferralStatusForm(IdentityValidation, FormValidationAction):
         return without_identity_when_verified(domain_slots, tracker)
 
 
+@database_guarded
 class ActionDeferralStatus(Action):
     """Every request of the customer, with cancel buttons for undecided ones."""
 

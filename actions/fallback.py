@@ -1,4 +1,4 @@
-"""The fallback: a menu of what the bot can do, then a human on a repeat."""
+"""The fallback: a menu of what the bot can do, then a person on a repeat."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -7,8 +7,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-# Intents that mean "the bot did not understand or cannot help with that".
-MISSED_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+from actions.handoff import MISSED_INTENTS, hand_off
+from actions.resilience import database_guarded
 
 
 def consecutive_misses(events: List[Dict[str, Any]]) -> int:
@@ -28,8 +28,9 @@ def consecutive_misses(events: List[Dict[str, Any]]) -> int:
     return count
 
 
+@database_guarded
 class ActionFallback(Action):
-    """First miss: show the menu. Two in a row: offer a human."""
+    """First miss: show the menu. Two in a row: hand over to a person."""
 
     def name(self) -> Text:
         return "action_fallback"
@@ -41,8 +42,9 @@ class ActionFallback(Action):
         domain: Dict[Text, Any],
     ) -> List[EventType]:
         if consecutive_misses(tracker.events) >= 2:
-            dispatcher.utter_message(response="utter_offer_human")
-        elif tracker.latest_message.get("intent", {}).get("name") == "out_of_scope":
+            dispatcher.utter_message(response="utter_misses_to_human")
+            return hand_off(dispatcher, tracker)
+        if tracker.latest_message.get("intent", {}).get("name") == "out_of_scope":
             dispatcher.utter_message(response="utter_out_of_scope")
         else:
             dispatcher.utter_message(response="utter_fallback")

@@ -8,12 +8,14 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 
 from actions.booking import reset_form_slots
 from actions.deferral import reset as reset_deferral
+from actions.handoff import CALLBACK_SLOTS
 
 
 class ActionQuitForm(Action):
     """"算了，不约了": stop whichever form is running and forget what it collected."""
 
-    QUIT_RESPONSES = {"deferral_form": "utter_deferral_quit"}
+    QUIT_RESPONSES = {"deferral_form": "utter_deferral_quit", "callback_form": "utter_callback_quit",
+                      "csat_comment_form": "utter_csat_thanks"}
 
     def name(self) -> Text:
         return "action_quit_form"
@@ -21,4 +23,5 @@ class ActionQuitForm(Action):
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         form = tracker.active_loop_name
         dispatcher.utter_message(response=self.QUIT_RESPONSES.get(form, "utter_booking_quit"))
-        return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_form_slots(), *reset_deferral()]
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_form_slots(), *reset_deferral(),
+                *(SlotSet(slot, None) for slot in CALLBACK_SLOTS)]

@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import buttons, entity_day, latest_entity, say_day, say_time
+from actions.resilience import database_guarded
 from bot.bank.db import transaction
 from bot.bank.hours import (
     DayHours,
@@ -64,6 +65,7 @@ def next_opening(session, hours: DayHours) -> Optional[DayHours]:
     return None
 
 
+@database_guarded
 class ActionAnswerOpeningHours(Action):
     """"福田支行周六开吗" / "今天哪些网点营业" / "南山区的网点几点开"."""
 
@@ -140,6 +142,7 @@ def ask_which_branch(dispatcher: CollectingDispatcher, session) -> None:
     )
 
 
+@database_guarded
 class ActionFindBranch(Action):
     """"南山区有网点吗" / "福田支行在哪" / "附近有你们银行吗"."""
 

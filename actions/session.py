@@ -26,12 +26,13 @@ class ActionSessionStart(Action):
         carried = [
             SlotSet(key, value)
             for key, value in tracker.current_slot_values().items()
-            if value is not None and key not in ("bank_name", "bank_hotline")
+            if value is not None and key not in ("bank_name", "bank_hotline", "crisis_line")
         ]
         return [
             SessionStarted(),
             *carried,
             SlotSet("bank_name", profile.name),
             SlotSet("bank_hotline", profile.hotline),
+            SlotSet("crisis_line", profile.crisis_line),
             ActionExecuted("action_listen"),
         ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from typing import Optional
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -22,3 +23,14 @@ def now() -> datetime:
             moment = moment.replace(tzinfo=SHANGHAI)
         return moment.astimezone(SHANGHAI)
     return datetime.now(SHANGHAI)
+
+
+def local(moment: Optional[datetime]) -> Optional[datetime]:
+    """A stored timestamp as aware Shanghai time.
+
+    SQLite gives back the naive wall-clock time it was given (always
+    Shanghai here); PostgreSQL gives an aware time in the server's zone.
+    """
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=SHANGHAI) if moment.tzinfo is None else moment.astimezone(SHANGHAI)

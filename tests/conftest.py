@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.callback_sink import SECRET, CallbackSink
 from tests.stack import Stack
 
 # Monday 28 September 2026, 09:30 in Shenzhen: National Day (1-7 October) is
@@ -11,9 +12,19 @@ PINNED_NOW = "2026-09-28T09:30:00+08:00"
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def callback_sink():
+    """Where the REST channel pushes later messages (agent replies, decisions)."""
+    sink = CallbackSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, callback_sink):
     """One Rasa server and action server for all HTTP conversation tests."""
-    running = Stack(workdir=tmp_path_factory.mktemp("stack"), env_extra={"HELPLINE_NOW": PINNED_NOW}).start()
+    env = {"HELPLINE_NOW": PINNED_NOW, "HELPLINE_OUTBOX_POLL": "0.2",
+           "HELPLINE_REST_CALLBACK_URL": callback_sink.url, "HELPLINE_REST_CALLBACK_SECRET": SECRET}
+    running = Stack(workdir=tmp_path_factory.mktemp("stack"), env_extra=env).start()
     yield running
     running.stop()
 

@@ -7,6 +7,7 @@ with their own ports and their own tracker database, so they never disturb a
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -49,6 +50,11 @@ class Stack:
 
     workdir: Path
     env_extra: Dict[str, str] = field(default_factory=dict)
+    # Channel credentials (YAML text); None means the project's credentials.yml.
+    credentials_yaml: Optional[str] = None
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    # Run both servers with --debug (Rasa then logs every message).
+    debug: bool = False
     rasa_port: int = field(default_factory=free_port)
     actions_port: int = field(default_factory=free_port)
     processes: List[subprocess.Popen] = field(default_factory=list)
@@ -63,7 +69,13 @@ class Stack:
             TF_CPP_MIN_LOG_LEVEL="2",
             SQLALCHEMY_SILENCE_UBER_WARNING="1",
             PYTHONPATH=str(ROOT),
+            RASA_TELEMETRY_ENABLED="false",
             HELPLINE_DATA_DIR=str(self.workdir),
+            RASA_URL=self.rasa_url,
+            RASA_TOKEN=self.token,
+            # Tests type faster than any customer; test_ratelimit.py sets its own limits.
+            HELPLINE_RATE_PER_MINUTE="6000",
+            HELPLINE_RATE_BURST="1000",
         )
         env.update(self.env_extra)
         return env
@@ -74,11 +86,18 @@ class Stack:
             "action_endpoint:\n"
             f"  url: http://127.0.0.1:{self.actions_port}/webhook\n"
             "tracker_store:\n"
-            "  type: SQL\n"
-            "  dialect: sqlite\n"
-            f"  db: {self.workdir / 'tracker.db'}\n",
+            "  type: bot.tracker_store.UrlSQLTrackerStore\n"
+            "event_broker:\n"
+            "  type: bot.metrics.MetricsEventBroker\n",
             encoding="utf-8",
         )
+        return path
+
+    def _credentials_file(self) -> Path:
+        if self.credentials_yaml is None:
+            return ROOT / "credentials.yml"
+        path = self.workdir / "credentials.yml"
+        path.write_text(self.credentials_yaml, encoding="utf-8")
         return path
 
     def _spawn(self, args: List[str], log_name: str) -> subprocess.Popen:
@@ -89,22 +108,25 @@ class Stack:
         self.processes.append(process)
         return process
 
+    def _logging_args(self) -> List[str]:
+        return ["--logging-config-file", str(ROOT / "config" / "logging.yml")] + (["--debug"] if self.debug else [])
+
     def start_actions(self) -> None:
         process = self._spawn(
             [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
-             "--port", str(self.actions_port)],
+             "--port", str(self.actions_port), *self._logging_args()],
             "actions.log",
         )
         wait_until_up(f"http://127.0.0.1:{self.actions_port}/health", process)
 
     def start_rasa(self) -> None:
         process = self._spawn(
-            [str(BIN / "rasa"), "run", "--enable-api", "--port", str(self.rasa_port),
-             "--model", str(ROOT / "models"), "--credentials", str(ROOT / "credentials.yml"),
-             "--endpoints", str(self._endpoints_file())],
+            [str(BIN / "rasa"), "run", "--enable-api", "--auth-token", self.token, "--port", str(self.rasa_port),
+             "--model", str(ROOT / "models"), "--credentials", str(self._credentials_file()),
+             "--endpoints", str(self._endpoints_file()), *self._logging_args()],
             "rasa.log",
         )
-        wait_until_up(f"{self.rasa_url}/status", process)
+        wait_until_up(f"{self.rasa_url}/status?token={self.token}", process)
 
     def seed(self) -> None:
         """Migrate the scratch bank database and load the demo bank."""
@@ -118,14 +140,25 @@ class Stack:
         return self
 
     def stop(self) -> None:
-        for process in self.processes:
+        self._stop(list(self.processes))
+
+    def stop_actions(self) -> None:
+        """Stop only the action server, as if it had crashed; start_actions() brings it back."""
+        self._stop([process for process in self.processes if process.args[2] == "actions"])
+
+    def stop_rasa(self) -> None:
+        """Stop only the Rasa server; start_rasa() brings it back on the same tracker database."""
+        self._stop([process for process in self.processes if process.args[2] != "actions"])
+
+    def _stop(self, processes: List[subprocess.Popen]) -> None:
+        for process in processes:
             process.terminate()
-        for process in self.processes:
+        for process in processes:
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        self.processes.clear()
+            self.processes.remove(process)
 
     def say(self, sender: str, message: str, timeout: float = 30) -> List[dict]:
         """Send one message on the REST channel and return the bot's replies."""
@@ -138,7 +171,15 @@ class Stack:
         return response.json()
 
     def parse(self, text: str) -> dict:
-        response = requests.post(f"{self.rasa_url}/model/parse", json={"text": text}, timeout=30)
+        response = requests.post(f"{self.rasa_url}/model/parse", params={"token": self.token},
+                                 json={"text": text}, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def tracker(self, sender: str) -> dict:
+        """The conversation as Rasa stores it (all events)."""
+        response = requests.get(f"{self.rasa_url}/conversations/{sender}/tracker",
+                                params={"token": self.token, "include_events": "ALL"}, timeout=30)
         response.raise_for_status()
         return response.json()
 

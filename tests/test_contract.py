@@ -93,6 +93,7 @@ def test_domain_fallback_values_match_the_bank_profile(domain):
     slots = {slot.name: slot for slot in domain.slots}
     assert slots["bank_name"].initial_value == profile.name
     assert slots["bank_hotline"].initial_value == profile.hotline
+    assert slots["crisis_line"].initial_value == profile.crisis_line
 
 
 def test_training_examples_are_not_one_word_templates(training):

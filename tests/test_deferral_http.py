@@ -11,6 +11,10 @@ import re
 
 import pytest
 
+from bot.bank import deferral
+from bot.bank.db import transaction
+from bot.bank.notify import notify_decision
+from bot.clock import now
 from tests.conversation import Customer, bank_rows
 
 pytestmark = pytest.mark.server
@@ -59,6 +63,24 @@ def test_single_borrower_request_is_submitted(stack):
     customer.clicks(0)
     assert "已撤销" in customer.text
     assert request_row(stack, reference)[0][0] == "cancelled"
+
+
+def test_a_staff_decision_reaches_the_customer_on_their_channel(stack, callback_sink, monkeypatch):
+    customer = verified(stack, "消费贷扣款日能不能改一下", "13900139000")
+    customer.says("尾号4521")
+    customer.says("15号")
+    customer.says("生病")
+    customer.says("/affirm")
+    reference = re.search(r"YQ[A-Z0-9]{6}", customer.text).group(0)
+    monkeypatch.setenv("HELPLINE_DATA_DIR", str(stack.workdir))
+    with transaction() as session:   # what the console's reject button does
+        notify_decision(deferral.reject(session, reference, "李敏", "还款账户已冻结，请先到网点解冻", now()),
+                        session=session)
+    push = callback_sink.wait_for(lambda p: p["recipient_id"] == customer.sender and p["kind"] == "deferral_decision")
+    text = push["messages"][0]["text"]
+    assert reference in text and "未能通过" in text and "请先到网点解冻" in text
+    said = [e.get("text") for e in stack.tracker(customer.sender)["events"] if e["event"] == "bot"]
+    assert text in said                       # and the transcript keeps it
 
 
 def test_a_co_borrower_is_told_kindly_and_offered_a_human(stack):

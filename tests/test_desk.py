@@ -28,8 +28,10 @@ ACCOUNTS = {
     "nanshan": ("branch_staff", "nanshan", "陈刚"),
     "agent": ("agent", None, "李敏"),
 }
+# The login page, and the widget's demo page and script, which customers load.
+PUBLIC_PATHS = {"/login", "/", "/widget.js"}
 SAMPLE_PARAMS = {"reference": "YYABCDEF", "action": "check-in", "branch_id": "futian",
-                 "exception_id": "1", "notice_id": "1", "staff_id": "1"}
+                 "exception_id": "1", "notice_id": "1", "staff_id": "1", "escalation_id": "1"}
 
 
 class Desk:
@@ -148,7 +150,7 @@ async def test_login_never_redirects_off_the_site(desk, target):
     token = re.search(r'name="login_token" value="([^"]+)"', page).group(1)
     response = await client.post("/login", data={"username": "futian", "password": PASSWORD, "login_token": token,
                                                  "next": target}, allow_redirects=False)
-    assert response.status == 303 and response.headers["Location"] == "/"
+    assert response.status == 303 and response.headers["Location"] == "/desk"
 
 
 def test_the_first_admin_is_created_once_with_a_usable_password(bank_db, monkeypatch):
@@ -215,7 +217,7 @@ async def test_every_route_refuses_an_anonymous_visitor(desk):
     checked = 0
     for method, path, handler in route_paths(desk.app):
         if getattr(handler, "desk_public", False):
-            assert path == "/login"
+            assert path in PUBLIC_PATHS, path
             continue
         response = await client.request(method, path, allow_redirects=False)
         if path.startswith("/api/"):
@@ -300,8 +302,8 @@ async def test_an_unknown_branch_is_not_found(desk):
 
 async def test_home_opens_the_first_page_one_may_use(desk):
     client = await desk.login("agent")
-    response = await client.get("/", allow_redirects=False)
-    assert response.status == 302 and response.headers["Location"] == "/bookings"
+    response = await client.get("/desk", allow_redirects=False)
+    assert response.status == 302 and response.headers["Location"] == "/escalations"
 
 
 # --- CSRF -----------------------------------------------------------------------------------------

@@ -160,7 +160,7 @@ async def test_confirm_then_approve_moves_the_debit_day_and_queues_the_message(d
     [row] = outbox()
     assert (row.channel, row.channel_user, row.kind) == ("wechat", f"wechat-user-{CHEN}", "deferral_decision")
     assert row.delivered_at is None and row.payload["reference"] == reference
-    text = row.payload["text"]
+    text = row.payload["messages"][0]["text"]
     assert "已审批通过" in text and "每月 15 日扣款" in text
     assert f"{new_due.year}年{new_due.month}月{new_due.day}日" in text and load_profile().hotline in text
     assert HOME not in text and "0123" in text   # only the contract number's tail
@@ -184,7 +184,7 @@ async def test_single_borrower_request_is_approved_at_once_over_json(desk):
     assert loan(CONSUMER).debit_day == 28
     [row] = outbox()
     assert (row.channel, row.channel_user) == ("rest", f"rest-user-{HUANG}")
-    assert "核实无误" not in row.payload["text"]    # the approval note is internal
+    assert "核实无误" not in row.payload["messages"][0]["text"]    # the approval note is internal
 
 
 async def test_reject_needs_a_note_that_is_sent_to_the_customer(desk):
@@ -206,8 +206,8 @@ async def test_reject_needs_a_note_that_is_sent_to_the_customer(desk):
     assert loan(CONSUMER).debit_day == before.debit_day
     [row] = outbox()
     assert (row.channel, row.channel_user) == ("wechat", f"wechat-user-{HUANG}")
-    assert note in row.payload["text"] and load_profile().hotline in row.payload["text"]
-    assert "未能通过" in row.payload["text"]
+    assert note in row.payload["messages"][0]["text"] and load_profile().hotline in row.payload["messages"][0]["text"]
+    assert "未能通过" in row.payload["messages"][0]["text"]
     detail = await (await agent.get(f"/deferrals/{reference}")).text()
     assert "已驳回" in detail and note in detail
 

@@ -10,7 +10,6 @@ party, so a repeated request returns the first booking instead of a second.
 """
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import List, Optional
@@ -19,13 +18,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.bank import references
 from bot.bank.hours import DayHours, hours_on
 from bot.bank.models import Booking, Branch, CapacityRule, Slot
 
 SLOT_MINUTES = 30
 DEFAULT_CAPACITY = 4
 BOOKING_HORIZON_DAYS = 14
-REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 SELF = "本人"
 # What to bring, by service: the booking reply tells the customer.
 BRING = {
@@ -159,7 +158,7 @@ def next_free_slots(session: Session, branch: Branch, service: str, start_day: d
 
 
 def new_reference() -> str:
-    return "YY" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+    return references.new_reference("YY")
 
 
 def _take_ticket(session: Session, slot_id: int) -> bool:

@@ -32,7 +32,7 @@ from bot.bank.booking import DEFAULT_CAPACITY, capacity_for, ensure_slots, windo
 from bot.bank.hours import all_branches, hours_on
 from bot.bank.masking import mask_phone
 from bot.bank.models import Booking, Branch, CapacityRule, Customer, HoursException, Notice, Slot, WeeklyHours
-from bot.clock import SHANGHAI
+from bot.clock import local
 
 ACTIVE, CHECKED_IN, NO_SHOW, CANCELLED = "active", "checked_in", "no_show", "cancelled"
 STATUS_LABELS = {ACTIVE: "待到店", CHECKED_IN: "已签到", NO_SHOW: "未到店", CANCELLED: "已取消"}
@@ -209,12 +209,6 @@ def cn_day(day: date) -> str:
     return f"{day.month}月{day.day}日（{WEEKDAY_LABELS[day.weekday()]}）"
 
 
-def shanghai_time(moment: Optional[datetime]) -> Optional[datetime]:
-    """Stored timestamps in the bank's zone (PostgreSQL hands them back in
-    the server's zone; SQLite gives back the wall-clock time it was given)."""
-    return moment.astimezone(SHANGHAI) if moment is not None and moment.tzinfo else moment
-
-
 def _branch(session: Session, branch_id: str) -> Branch:
     branch = session.get(Branch, branch_id)
     if branch is None:
@@ -248,7 +242,7 @@ def _desk_view(booking: Booking, customer: Customer) -> DeskBooking:
         branch_name=booking.branch.name, service=booking.service, party=booking.party,
         day=slot.day, starts_at=slot.starts_at, ends_at=slot.ends_at, status=booking.status,
         channel=booking.channel, customer_name=customer.name or "",
-        customer_phone=mask_phone(customer.phone), checked_in_at=shanghai_time(booking.checked_in_at),
+        customer_phone=mask_phone(customer.phone), checked_in_at=local(booking.checked_in_at),
     )
 
 

@@ -31,6 +31,23 @@ def database_url() -> str:
     return os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir() / 'bank.db'}"
 
 
+def tracker_database_url() -> str:
+    """Where Rasa keeps conversations (its `events` table).
+
+    `TRACKER_DATABASE_URL` if set; otherwise the bank's PostgreSQL database
+    when `DATABASE_URL` names one (one server to back up and replicate);
+    otherwise an SQLite file of its own beside the bank's, because two
+    writers with different locking habits should not share one SQLite file.
+    """
+    explicit = os.environ.get("TRACKER_DATABASE_URL")
+    if explicit:
+        return explicit
+    bank = os.environ.get("DATABASE_URL", "")
+    if bank and not bank.startswith("sqlite"):
+        return bank
+    return f"sqlite:///{data_dir() / 'tracker.db'}"
+
+
 def _tune_sqlite(engine: Engine) -> None:
     """Foreign keys on, WAL for concurrent readers, and wait on a locked file.
 

@@ -21,7 +21,6 @@ raise `DeferralError`, like bookings do.
 from __future__ import annotations
 
 import re
-import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,7 +31,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.bank.booking import REFERENCE_ALPHABET
+from bot.bank import references
 from bot.bank.debit_day import change_debit_day
 from bot.bank.masking import mask_name, mask_phone
 from bot.bank.models import (
@@ -43,7 +42,7 @@ from bot.bank.models import (
     DeferralRequest,
     Loan,
 )
-from bot.clock import SHANGHAI
+from bot.clock import local
 
 PRIMARY, CO_BORROWER = "primary", "co_borrower"
 REASONS = ("疫情影响收入", "被困外地", "生病", "其他")
@@ -71,13 +70,6 @@ class DeferralError(Exception):
 
 
 # --- views ----------------------------------------------------------------
-
-
-def _local(moment: Optional[datetime]) -> Optional[datetime]:
-    """Timestamps in Shenzhen time: SQLite gives them back naive, PostgreSQL in UTC."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=SHANGHAI) if moment.tzinfo is None else moment.astimezone(SHANGHAI)
 
 
 @dataclass(frozen=True)
@@ -317,7 +309,7 @@ def preview_change(session: Session, customer: Customer, loan_ref: str, new_day:
 
 
 def new_reference() -> str:
-    return "YQ" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+    return references.new_reference("YQ")
 
 
 def normalise_reason(reason: Optional[str]) -> str:
@@ -342,8 +334,8 @@ def request_view(request: DeferralRequest) -> RequestView:
                           for c in request.confirmations)
     return RequestView(request.reference, request.loan.contract_no, request.loan.product,
                        request.requested_day, request.current_due, request.new_due, request.reason,
-                       request.hardship, request.status, request.channel, _local(request.created_at),
-                       _local(request.decided_at), confirmations, _waiting_for(request))
+                       request.hardship, request.status, request.channel, local(request.created_at),
+                       local(request.decided_at), confirmations, _waiting_for(request))
 
 
 def _open_request(session: Session, loan_id: int) -> Optional[DeferralRequest]:
@@ -361,7 +353,7 @@ def _new_request(loan: Loan, customer: Customer, new_day: int, new_due: date, re
         reference=new_reference(), loan_id=loan.id, customer_id=customer.id, requested_day=new_day,
         current_due=loan.next_due, new_due=new_due, reason=normalise_reason(reason), hardship=bool(hardship),
         channel=channel, channel_user=channel_user, status=AWAITING if tasks else SUBMITTED,
-        created_at=_local(when), updated_at=_local(when), staff_note="", confirmations=tasks,
+        created_at=local(when), updated_at=local(when), staff_note="", confirmations=tasks,
     )
 
 
@@ -434,7 +426,7 @@ def _move(session: Session, request: DeferralRequest, from_states: Tuple[str, ..
     result = session.execute(
         update(DeferralRequest)
         .where(DeferralRequest.id == request.id, DeferralRequest.status.in_(from_states))
-        .values(updated_at=_local(when), **values).execution_options(synchronize_session=False)
+        .values(updated_at=local(when), **values).execution_options(synchronize_session=False)
     )
     session.refresh(request)
     return result.rowcount == 1
@@ -461,13 +453,13 @@ def queue_item(request: DeferralRequest) -> QueueItem:
     loan = request.loan
     confirmations = tuple(
         StaffConfirmation(c.id, c.name, c.phone, c.status, c.call_reference, c.recorded_by,
-                          _local(c.recorded_at))
+                          local(c.recorded_at))
         for c in request.confirmations
     )
     return QueueItem(request.reference, loan.contract_no, loan.product, loan.borrower_name,
                      loan.borrower_phone, request.requested_day, request.current_due, request.new_due,
                      request.reason, request.hardship, request.status, request.channel,
-                     _local(request.created_at),
+                     local(request.created_at),
                      confirmations, _waiting_for(request), request.staff_note)
 
 
@@ -510,7 +502,7 @@ def record_confirmation(session: Session, reference: str, phone: str, outcome: s
     if task is None:
         raise DeferralError("not_found")
     task.status, task.call_reference = outcome, call_reference.strip()
-    task.recorded_by, task.recorded_at = staff, _local(when)
+    task.recorded_by, task.recorded_at = staff, local(when)
     session.flush()
     status = SUBMITTED if all(c.status == CONFIRMED for c in request.confirmations) else AWAITING
     if not _move(session, request, OPEN_DEFERRAL_STATES, when, status=status):
@@ -538,14 +530,14 @@ def _due_on_approval(loan: Loan, request: DeferralRequest) -> date:
 def _decide(session: Session, request: DeferralRequest, from_states: Tuple[str, ...], outcome: str,
             staff: str, note: str, when: datetime) -> bool:
     """Record a staff decision, only if nobody decided (or cancelled) first."""
-    return _move(session, request, from_states, when, status=outcome, decided_at=_local(when),
+    return _move(session, request, from_states, when, status=outcome, decided_at=local(when),
                  decided_by=staff, staff_note=(note or "").strip())
 
 
 def _decision(request: DeferralRequest, new_due: Optional[date]) -> Decision:
     return Decision(request.reference, request.status, request.channel, request.channel_user,
                     request.customer_id, request.loan.contract_no, request.loan.product,
-                    request.requested_day, new_due, request.staff_note, _local(request.decided_at))
+                    request.requested_day, new_due, request.staff_note, local(request.decided_at))
 
 
 def approve(session: Session, reference: str, staff: str, when: datetime, note: str = "") -> Decision:

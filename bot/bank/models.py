@@ -342,6 +342,8 @@ class Staff(Base):
     session_epoch = Column(Integer, nullable=False, default=0)
     created_at = Column(DateTime(timezone=True), nullable=False)
     last_login_at = Column(DateTime(timezone=True))
+    # Updated by the console while the person has it open: "is any agent online?"
+    last_seen_at = Column(DateTime(timezone=True))
 
 
 # --- Outbox: messages for customers, delivered later by channel adapters (bot.bank.notify) ---
@@ -364,3 +366,95 @@ class Outbox(Base):
     payload = Column(JSON, nullable=False, default=dict)
     created_at = Column(DateTime(timezone=True), nullable=False)
     delivered_at = Column(DateTime(timezone=True))
+    # Delivery bookkeeping (bot.bank.outbox): who is sending it, how often it failed.
+    claimed_at = Column(DateTime(timezone=True))
+    claimed_by = Column(String(64))
+    recorded_at = Column(DateTime(timezone=True))
+    attempts = Column(Integer, nullable=False, default=0)
+    last_error = Column(Text)
+    failed_at = Column(DateTime(timezone=True))
+
+
+# --- Escalations: conversations handed to a person (bot.bank.handoff) -------------
+
+ESCALATION_PRIORITIES = ("urgent", "high", "normal")
+ESCALATION_STATUSES = ("waiting", "with_agent", "resolved", "callback_requested")
+
+
+class Escalation(Base):
+    """A conversation handed from the bot to a person.
+
+    `transcript` is a masked copy of the conversation up to the hand-off
+    (phones, ID and card numbers keep only their last 4 digits); what follows
+    is read live from the tracker store. `callback_phone` is the one place a
+    full number is kept, because an agent has to dial it.
+    """
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        CheckConstraint("priority IN ('urgent', 'high', 'normal')", name="escalation_priority"),
+        CheckConstraint("status IN ('waiting', 'with_agent', 'resolved', 'callback_requested')",
+                        name="escalation_status"),
+        Index("one_open_escalation_per_conversation", "conversation_id", unique=True,
+              sqlite_where=text("status IN ('waiting', 'with_agent')"),
+              postgresql_where=text("status IN ('waiting', 'with_agent')")),
+        Index("escalation_queue", "status", "priority", "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(16), nullable=False, unique=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    channel = Column(String(32), nullable=False)
+    customer_id = Column(Integer, ForeignKey("customers.id"))
+    reason = Column(String(24), nullable=False)
+    priority = Column(String(8), nullable=False)
+    status = Column(String(24), nullable=False, default="waiting")
+    assignee_id = Column(Integer, ForeignKey("staff.id"))
+    summary = Column(Text, nullable=False, default="")
+    transcript = Column(JSON, nullable=False, default=list)
+    callback_phone = Column(String(20))
+    callback_window = Column(String(64))
+    callback_reached_at = Column(DateTime(timezone=True))
+    close_note = Column(Text)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    claimed_at = Column(DateTime(timezone=True))
+    first_reply_at = Column(DateTime(timezone=True))
+    resolved_at = Column(DateTime(timezone=True))
+
+    assignee = relationship("Staff")
+    notes = relationship("EscalationNote", cascade="all, delete-orphan", order_by="EscalationNote.id",
+                         back_populates="escalation")
+
+
+class EscalationNote(Base):
+    """An internal note on an escalation (never shown to the customer), or a transfer record."""
+
+    __tablename__ = "escalation_notes"
+
+    id = Column(Integer, primary_key=True)
+    escalation_id = Column(Integer, ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False, index=True)
+    author = Column(String(64), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+
+    escalation = relationship("Escalation", back_populates="notes")
+
+
+# --- Satisfaction surveys (bot.bank.csat) ----------------------------------------------
+
+class CsatSurvey(Base):
+    """One satisfaction question put to a customer, and their answer if any."""
+
+    __tablename__ = "csat_surveys"
+    __table_args__ = (CheckConstraint("score IS NULL OR score BETWEEN 1 AND 5", name="csat_score_range"),
+                      Index("csat_by_conversation", "conversation_id", "asked_at"))
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False)
+    channel = Column(String(32), nullable=False)
+    customer_id = Column(Integer, ForeignKey("customers.id"))
+    escalation_id = Column(Integer, ForeignKey("escalations.id"))
+    asked_at = Column(DateTime(timezone=True), nullable=False)
+    score = Column(Integer)
+    comment = Column(Text)
+    answered_at = Column(DateTime(timezone=True))

@@ -1,8 +1,8 @@
 """Telling customers about decisions on the channel they used.
 
 `notify_decision` words a staff decision on a deferral request in Chinese
-and appends it to the `outbox` table; channel adapters (WeChat, web widget,
-REST) deliver undelivered rows later and set `delivered_at`. Nothing here
+and appends it to the outbox (`bot.bank.outbox`); the channel's delivery
+loop in the Rasa process sends it (WeChat, web widget, REST callback). Nothing here
 talks to a channel, so a decision never waits on, or fails because of, one.
 
 Pass the decision's `session` to write the row in the same transaction as
@@ -14,11 +14,10 @@ from typing import Any, Dict, Optional
 
 from sqlalchemy.orm import Session
 
+from bot.bank import outbox
 from bot.bank.db import transaction
 from bot.bank.deferral import APPROVED, Decision
-from bot.bank.models import Outbox
 from bot.bank.profile import load_profile
-from bot.clock import now
 
 DEFERRAL_DECISION = "deferral_decision"
 
@@ -43,9 +42,9 @@ def decision_text(decision: Decision) -> str:
             f"原因：{note}。原扣款日和还款日不变。如有疑问，请致电客服热线 {hotline}，我们会为您说明。")
 
 
-def _payload(decision: Decision) -> Dict[str, Any]:
+def _facts(decision: Decision) -> Dict[str, Any]:
+    """Kept beside the message so reports need not parse Chinese text."""
     return {
-        "text": decision_text(decision),
         "reference": decision.reference,
         "outcome": decision.outcome,
         "new_day": decision.new_day if decision.outcome == APPROVED else None,
@@ -54,9 +53,8 @@ def _payload(decision: Decision) -> Dict[str, Any]:
 
 
 def _append(session: Session, decision: Decision) -> None:
-    session.add(Outbox(channel=decision.channel, channel_user=decision.channel_user, kind=DEFERRAL_DECISION,
-                       payload=_payload(decision), created_at=now(), delivered_at=None))
-    session.flush()
+    outbox.queue(session, decision.channel, decision.channel_user, DEFERRAL_DECISION,
+                 [{"text": decision_text(decision)}], **_facts(decision))
 
 
 def notify_decision(decision: Decision, session: Optional[Session] = None) -> None:

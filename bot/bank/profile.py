@@ -20,6 +20,7 @@ class BankProfile:
     app_name: str
     hotline: str
     crisis_line: str
+    agent_hours: str
     timezone: str
     branches: List[Dict[str, Any]]
     services: List[Dict[str, Any]]
@@ -38,7 +39,8 @@ def _load(path: Path) -> BankProfile:
         name=bank["name"],
         app_name=bank["app_name"],
         hotline=bank["hotline"],
-        crisis_line=bank["crisis_line"],
+        crisis_line=str(bank["crisis_line"]),
+        agent_hours=bank.get("agent_hours", "08:00-22:00"),
         timezone=bank.get("timezone", "Asia/Shanghai"),
         branches=list(raw.get("branches", [])),
         services=list(raw.get("services", [])),

@@ -29,6 +29,7 @@ from bot.desk.security import csrf_matches, end_session, read_session
 
 logger = logging.getLogger(__name__)
 
+HOME = "/desk"                   # the console's start page ("/" is the widget demo)
 SIGNED_IN = "signed_in"          # any active account
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 BASE_GRANTS: Dict[str, FrozenSet[str]] = {
@@ -122,7 +123,7 @@ def _unauthenticated(request: web.Request) -> web.HTTPException:
         body = json.dumps({"error": "unauthenticated", "message": "请先登录。"}, ensure_ascii=False)
         return web.HTTPUnauthorized(text=body, content_type="application/json")
     target = "/login"
-    if request.method == "GET" and request.path != "/":
+    if request.method == "GET" and request.path != HOME:
         target += "?next=" + quote(request.path_qs, safe="")
     response = web.HTTPFound(target)
     if request.cookies.get("desk_session"):

@@ -24,7 +24,8 @@ import bcrypt
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.bank.branch_admin import AdminError, shanghai_time
+from bot.bank.branch_admin import AdminError
+from bot.clock import local
 from bot.bank.models import Branch, Staff
 
 AGENT, BRANCH_STAFF, ADMIN = "agent", "branch_staff", "admin"
@@ -102,7 +103,7 @@ def normalise_username(username: str) -> str:
 
 def _view(staff: Staff, branch_name: str = "") -> StaffView:
     return StaffView(staff.id, staff.username, staff.display_name, staff.role, staff.branch_id, branch_name,
-                     staff.active, staff.session_epoch, shanghai_time(staff.last_login_at))
+                     staff.active, staff.session_epoch, local(staff.last_login_at))
 
 
 def _branch_name(session: Session, branch_id: Optional[str]) -> str:

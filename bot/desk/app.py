@@ -15,17 +15,18 @@ import jinja2
 from aiohttp import web
 
 from bot.bank.branch_admin import STATUS_LABELS, WEEKDAY_LABELS, cn_day, hm
+from bot.desk import live_chat
 from bot.desk.access import GRANTS_KEY, NAV_KEY, access_middleware, merge_grants
 from bot.desk.accounts import ROLE_LABELS
-from bot.desk.pages import auth, bookings, branches, capacity, deferrals, staff
+from bot.desk.pages import auth, bookings, branches, capacity, deferrals, escalations, insights, staff, widget_demo
 from bot.desk.render import errors_middleware
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
-# Escalations (live chat) come as a further module here.
-PAGE_MODULES: Sequence[ModuleType] = (auth, bookings, branches, capacity, deferrals, staff)
+PAGE_MODULES: Sequence[ModuleType] = (escalations, live_chat, auth, bookings, branches, capacity, deferrals, staff,
+                                      insights, widget_demo)
 
 
 def _day_label(day) -> str:

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.bank.branch_admin import AdminError
 from bot.bank.db import transaction
-from bot.clock import now
+from bot.clock import local, now
 
 T = TypeVar("T")
 
@@ -41,7 +41,21 @@ def today() -> date:
 
 
 def is_api(request: web.Request) -> bool:
-    return request.path.startswith("/api/")
+    """A program is calling (the JSON API, or a page opening a websocket): a
+    refusal is a status code with JSON, never a login redirect or an HTML page."""
+    return request.path.startswith("/api/") or request.headers.get("Upgrade", "").lower() == "websocket"
+
+
+def age_label(created_at: datetime, moment: datetime) -> str:
+    """How long something has waited, e.g. "3 天", "5 小时", "12 分钟", "刚刚"."""
+    minutes = int((moment - local(created_at)).total_seconds() // 60)
+    if minutes < 1:
+        return "刚刚"
+    if minutes < 60:
+        return f"{minutes} 分钟"
+    if minutes < 24 * 60:
+        return f"{minutes // 60} 小时"
+    return f"{minutes // (24 * 60)} 天"
 
 
 def error_status(error: AdminError) -> int:

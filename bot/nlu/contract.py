@@ -11,7 +11,7 @@ INTENTS = (
     "book_appointment", "cancel_appointment", "check_appointment", "reschedule_appointment",
     "request_deferral", "check_deferral_status",
     "request_human", "report_lost_card", "report_fraud", "request_home_service", "complain",
-    "inform",
+    "express_distress", "inform",
 )
 
 RETRIEVAL_KEYS = {
@@ -19,7 +19,10 @@ RETRIEVAL_KEYS = {
         "register_mobile_banking", "transfer", "reset_password", "transfer_limit",
         "check_loan", "repay_credit_card", "prepay_loan", "update_phone",
     ),
-    "faq": ("health_check", "deposit_maturity", "transfer_fee", "in_person_required"),
+    "faq": (
+        "health_check", "deposit_maturity", "transfer_fee", "in_person_required",
+        "overdue_consequences",
+    ),
 }
 
 ENTITIES = ("branch", "service", "time", "debit_day", "phone", "loan_ref")

@@ -12,7 +12,7 @@ from typing import Deque, Dict, Optional
 from aiohttp import web
 
 from bot.clock import now
-from bot.desk.access import GRANTS_KEY, NAV_KEY, can, public, requires
+from bot.desk.access import GRANTS_KEY, HOME, NAV_KEY, can, public, requires
 from bot.desk.accounts import authenticate, normalise_username, staff_for_session
 from bot.desk.common import json_ok, local_path, run_db, see_other
 from bot.desk.render import render
@@ -75,7 +75,7 @@ async def _signed_in(request: web.Request) -> bool:
 @routes.get("/login")
 @public
 async def login_form(request: web.Request) -> web.StreamResponse:
-    target = local_path(request.query.get("next"), "/")
+    target = local_path(request.query.get("next"), HOME)
     if await _signed_in(request):
         raise web.HTTPSeeOther(target)
     return _login_page(request, target=target)
@@ -86,7 +86,7 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     username = normalise_username(str(form.get("username", "")))
-    target = local_path(str(form.get("next", "")), "/")
+    target = local_path(str(form.get("next", "")), HOME)
     if not login_nonce_matches(request, form.get("login_token")):
         return _login_page(request, target=target, username=username, status=403,
                            error="登录页面已过期，请重新输入用户名和密码。")
@@ -114,11 +114,11 @@ async def logout(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-@routes.get("/")
+@routes.get(HOME)
 @requires()
 async def home(request: web.Request) -> web.StreamResponse:
-    """The first menu entry this person may open (agents and branch staff
-    land on bookings today; a later escalations page can come first)."""
+    """The first menu entry this person may open: agents and admins land on
+    the escalation queue, branch staff on their bookings."""
     for item in request.app[NAV_KEY]:
         if can(request, item.permission):
             raise web.HTTPFound(item.href)

@@ -37,9 +37,9 @@ from bot.bank.deferral import (
 )
 from bot.bank.models import DeferralRequest
 from bot.bank.notify import notify_decision
-from bot.clock import SHANGHAI, now
+from bot.clock import local, now
 from bot.desk.access import NavItem, requires
-from bot.desk.common import json_ok, plain, run_db, text
+from bot.desk.common import age_label, json_ok, plain, run_db, text
 from bot.desk.pages import form_action
 from bot.desk.render import page
 
@@ -81,20 +81,6 @@ def polite(error: DeferralError, not_found: Optional[str] = None) -> AdminError:
 
 # --- what pages show ----------------------------------------------------------------------
 
-def age_label(created_at: datetime, moment: datetime) -> str:
-    """How long a request has waited, e.g. "3 天", "5 小时", "刚刚"."""
-    if created_at.tzinfo is None:
-        created_at = created_at.replace(tzinfo=SHANGHAI)
-    minutes = int((moment - created_at).total_seconds() // 60)
-    if minutes < 1:
-        return "刚刚"
-    if minutes < 60:
-        return f"{minutes} 分钟"
-    if minutes < 24 * 60:
-        return f"{minutes // 60} 小时"
-    return f"{minutes // (24 * 60)} 天"
-
-
 def approve_block(item: QueueItem) -> str:
     """Why approval is not possible yet, or "" when it is."""
     if item.status not in (SUBMITTED, AWAITING):
@@ -132,10 +118,7 @@ def _detail(session, reference: str) -> Dict[str, Any]:
         select(DeferralRequest.decided_at, DeferralRequest.decided_by)
         .where(DeferralRequest.reference == item.reference)
     ).one()
-    if decided_at is not None:
-        decided_at = (decided_at.replace(tzinfo=SHANGHAI) if decided_at.tzinfo is None
-                      else decided_at.astimezone(SHANGHAI))
-    return {"item": item, "decided_at": decided_at, "decided_by": decided_by}
+    return {"item": item, "decided_at": local(decided_at), "decided_by": decided_by}
 
 
 async def _load_detail(request: web.Request) -> Dict[str, Any]:

@@ -1,0 +1,150 @@
+"""Handing the conversation to a person, or booking a callback when nobody is free.
+
+`action_hand_off` decides the reason from what the customer just said, and
+either queues the conversation for an agent (then pauses the bot, so the
+customer's next messages reach the agent only) or, out of hours or with no
+agent online, starts `callback_form`. The queue, the priorities and the
+masking are the bank's rules in `bot.bank.handoff`.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import buttons
+from actions.identity import channel_of, customer_id_for
+from actions.resilience import database_guarded
+from bot.bank import handoff
+from bot.bank.masking import mask_phone
+from bot.bank.profile import load_profile
+
+# Intents that mean "the bot did not understand or cannot help with that".
+MISSED_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+REASON_BY_INTENT = {
+    "report_lost_card": "lost_card",
+    "report_fraud": "fraud",
+    "express_distress": "distress",
+    "request_home_service": "home_service",
+    "complain": "complaint",
+    "request_human": "human",
+}
+CALLBACK_SLOTS = ("callback_phone", "callback_window", "handoff_reason")
+WINDOWS = ("今天稍后（2小时内）", "明天上午 9:00-12:00", "明天下午 14:00-18:00")
+PHONE = re.compile(r"(?:\+?86)?(1[3-9]\d{9})|(0\d{2,3})-?(\d{7,8})")
+TRANSCRIPT_EVENTS = {"user": "user", "bot": "bot"}
+
+
+def _user_intents(tracker: Tracker) -> List[str]:
+    """Intent names of the customer's messages, newest first."""
+    return [((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            for event in reversed(tracker.events) if event.get("event") == "user"]
+
+
+def reason_of(tracker: Tracker) -> str:
+    """Why the customer wants a person. A bare "转人工" takes its reason from
+    what came before it: two misses (fallback) or a hardship request."""
+    intents = _user_intents(tracker) or ["request_human"]
+    latest = intents[0]
+    if latest != "request_human":
+        return REASON_BY_INTENT.get(latest, "fallback" if latest in MISSED_INTENTS else "human")
+    if len(intents) > 1 and intents[1] in MISSED_INTENTS:
+        return "fallback"
+    return "hardship" if tracker.get_slot("hardship") else "human"
+
+
+def transcript_of(tracker: Tracker) -> List[Dict[str, str]]:
+    """The conversation so far as lines an agent reads (masked by bot.bank)."""
+    lines = []
+    for event in tracker.events:
+        role = TRANSCRIPT_EVENTS.get(event.get("event"))
+        if role and event.get("text"):
+            lines.append({"role": role, "text": event["text"], "at": str(event.get("timestamp", ""))})
+    return lines
+
+
+def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """Queue for an agent and pause the bot, or, with nobody on duty, start the callback form."""
+    reason = reason_of(tracker)
+    if handoff.agents_available() == 0:
+        dispatcher.utter_message(response="utter_no_agent_offer_callback")
+        return [SlotSet("handoff_reason", reason), FollowupAction("callback_form")]
+    ticket = handoff.open_escalation(tracker.sender_id, channel_of(tracker), reason, transcript_of(tracker),
+                                     customer_id_for(tracker))
+    dispatcher.utter_message(text=queue_words(ticket))
+    return [ConversationPaused()]
+
+
+@database_guarded
+class ActionHandOff(Action):
+    def name(self) -> Text:
+        return "action_hand_off"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        return hand_off(dispatcher, tracker)
+
+
+def queue_words(ticket: handoff.Ticket) -> str:
+    """Where the customer stands and how long it may take, in plain words."""
+    ahead = ticket.position - 1
+    place = f"您前面还有 {ahead} 位客户，" if ahead else "您是下一位，"
+    urgent = "您的情况比较紧急，已优先排队。" if ticket.priority == "urgent" else ""
+    return (f"已为您转接人工客服（工单号 {ticket.reference}）。{urgent}{place}预计等待约 {ticket.wait_minutes} 分钟。"
+            "客服接入前，您发的消息客服都能看到，可以先把情况说一说。")
+
+
+class ValidateCallbackForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_callback_form"
+
+    def validate_callback_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        match = PHONE.search(re.sub(r"[\s]", "", str(value or "")))
+        if not match:
+            dispatcher.utter_message(text="这个号码好像不太对，请发一个能接通的手机号（11位），或带区号的座机号。")
+            return {"callback_phone": None}
+        number = match.group(1) or f"{match.group(2)}-{match.group(3)}"
+        return {"callback_phone": number}
+
+    def validate_callback_window(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        window = " ".join(str(value or "").split())[:40]
+        if not window:
+            return {"callback_window": None}
+        return {"callback_window": window}
+
+
+class ActionAskCallbackWindow(Action):
+    def name(self) -> Text:
+        return "action_ask_callback_window"
+
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        dispatcher.utter_message(text="什么时间方便接电话？点下面的时段，或者直接告诉我。",
+                                 buttons=buttons((window, window) for window in WINDOWS))
+        return []
+
+
+@database_guarded
+class ActionRequestCallback(Action):
+    """Record the callback and say when to expect it; the hotline for anything urgent."""
+
+    def name(self) -> Text:
+        return "action_request_callback"
+
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        phone, window = tracker.get_slot("callback_phone"), tracker.get_slot("callback_window")
+        reason = tracker.get_slot("handoff_reason") or "human"
+        ticket = handoff.request_callback(tracker.sender_id, channel_of(tracker), reason, phone, window,
+                                          transcript_of(tracker), customer_id_for(tracker))
+        dispatcher.utter_message(text=callback_words(ticket.reference, phone, window))
+        return [SlotSet(slot, None) for slot in CALLBACK_SLOTS]
+
+
+def callback_words(reference: str, phone: Optional[str], window: Optional[str]) -> str:
+    hotline = load_profile().hotline
+    return (f"好的，已经为您登记回电（工单号 {reference}）：客服会在{window}拨打 {mask_phone(phone or '')} 联系您，"
+            f"请留意来电。如果情况紧急，可以随时拨打24小时热线 {hotline}。")

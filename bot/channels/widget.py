@@ -1,0 +1,244 @@
+"""The website chat widget's channel: socket.io, built on Rasa's own.
+
+Rasa's `SocketIOInput` is close but not enough for a bank's website:
+
+* a conversation must survive a page reload, so the widget keeps its session
+  id in localStorage, and on `session_request` the server joins the socket
+  to a room named after it and sends the conversation so far (`history`);
+* agents' replies and notices reach the customer later, through the outbox
+  (`bot.channels.delivery`), so the server must be able to emit to that room
+  at any time, from any Rasa server when `REDIS_URL` makes them a cluster;
+* `sio.enter_room` became a coroutine in python-socketio 5.10 and Rasa calls
+  it without awaiting, and Rasa emits on the default namespace whatever the
+  configured one is;
+* Rasa takes the session id of every message from the client, and accepts
+  any string, including another socket's own id (its private room).
+  Here a socket may only speak in the session it asked for, and a session id
+  is 32 hex digits, which a socket id never is.
+
+Messages pass the channel guard (bot/channels/guard.py) like every channel's:
+rate limit, and an apology with the hotline if Rasa fails or is slow; a late
+answer still reaches the room.
+
+Every bot message reaches the widget as one `bot_message_evt` event:
+`{"text"?, "buttons"?: [{"title", "payload"}], "image"?, "custom"?, "agent"?}`
+plus `"id"` for pushed outbox messages, so a message that both the history
+and a push carry is shown once.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import os
+import re
+import uuid
+from typing import Any, Awaitable, Callable, Dict, List, Optional
+
+import rasa.core.channels.channel
+import socketio
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.bank import outbox
+from bot.bank.outbox import OutboxItem
+from bot.channels.delivery import attach_delivery
+from bot.channels.guard import guard
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "widget"
+SESSION_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def widget_message(message: Dict[str, Any]) -> Dict[str, Any]:
+    """The parts of a Rasa bot message (`BotUttered.message()`) the widget shows."""
+    shown = {key: message[key] for key in ("text", "image", "custom") if message.get(key)}
+    buttons = message.get("buttons") or message.get("quick_replies")
+    if buttons:
+        shown["buttons"] = [{"title": button.get("title", ""), "payload": button.get("payload", "")}
+                            for button in buttons]
+    if message.get("agent"):
+        shown["agent"] = message["agent"]
+    return shown
+
+
+def history_messages(events: List[Any]) -> List[Dict[str, Any]]:
+    """What the customer and the bot (or an agent) said, oldest first.
+
+    A button click is stored with the payload as its text; the widget sends
+    the button's title as `metadata.display`, which is what the customer saw.
+    """
+    messages = []
+    for event in events:
+        if isinstance(event, UserUttered) and event.text:
+            text = (event.metadata or {}).get("display") or event.text
+            messages.append({"from": "user", "text": text})
+        elif isinstance(event, BotUttered):
+            shown = widget_message(event.message())
+            if shown:
+                messages.append({"from": "bot", **shown})
+    return messages
+
+
+def push_id(item_id: int, index: int) -> str:
+    return f"{item_id}:{index}"
+
+
+def pushed_messages(item: OutboxItem) -> List[Dict[str, Any]]:
+    """An outbox item's messages as widget events, each with its own id."""
+    return [{"id": push_id(item.id, index), **widget_message({**message, **message.get("metadata", {})})}
+            for index, message in enumerate(item.messages)]
+
+
+def already_recorded_pushes(session_id: str) -> List[str]:
+    """Ids of pushes that are in the tracker already but not yet sent: the
+    history carries them, so the widget drops the push when it comes."""
+    return [push_id(row.id, index)
+            for row in outbox.pending_for(CHANNEL, session_id) if row.recorded_at is not None
+            for index in range(len((row.payload or {}).get("messages", [])))]
+
+
+class WidgetOutput(SocketIOOutput):
+    """Emits to the session's room: answers to the customer's messages, and
+    (as the channel's `Pusher`) outbox messages such as agents' replies."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    def __init__(self, sio: socketio.AsyncServer, bot_message_evt: str, namespace: Optional[str]) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.namespace = namespace
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        await self.sio.emit(self.bot_message_evt, response, room=socket_id, namespace=self.namespace)
+
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        """One event per bot message, in the shape the history uses too."""
+        shown = widget_message(message)
+        if shown:
+            await self._send_message(recipient_id, shown)
+
+    async def push(self, item: OutboxItem) -> None:
+        for message in pushed_messages(item):
+            await self._send_message(item.recipient_id, message)
+
+
+def _client_manager() -> Optional[socketio.AsyncRedisManager]:
+    """With `REDIS_URL`, an emit to a room reaches sockets held by any Rasa server."""
+    url = os.environ.get("REDIS_URL")
+    return socketio.AsyncRedisManager(url) if url else None
+
+
+async def _maybe_await(result: Any) -> None:
+    """`enter_room` is plain before python-socketio 5.10 and a coroutine after."""
+    if inspect.isawaitable(result):
+        await result
+
+
+class WidgetInput(SocketIOInput):
+    """Rasa's socket.io channel with sessions that outlive the page."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    def get_output_channel(self) -> Optional[WidgetOutput]:
+        """For Rasa's API (e.g. trigger_intent): emit to the session's room."""
+        return WidgetOutput(self.sio, self.bot_message_evt, self.namespace) if self.sio else None
+
+    def _authorised(self, auth: Optional[Dict[str, Any]]) -> bool:
+        """Without `jwt_key` everyone may connect; with it, a valid token is needed."""
+        if not self.jwt_key:
+            return True
+        token = (auth or {}).get("token")
+        return bool(token and rasa.core.channels.channel.decode_bearer_token(
+            token, self.jwt_key, self.jwt_algorithm))
+
+    def _session_id(self, data: Optional[Dict[str, Any]]) -> str:
+        """The widget's stored id when persistence is on and it is well formed, else a new one."""
+        asked = (data or {}).get("session_id")
+        if self.session_persistence and isinstance(asked, str) and SESSION_ID.fullmatch(asked):
+            return asked
+        return uuid.uuid4().hex
+
+    def _metadata(self, data: Dict[str, Any]) -> Dict[str, Any]:
+        """The message's metadata object (the widget sends `display`); anything else is dropped."""
+        metadata = data.get(self.metadata_key) or {}
+        if isinstance(metadata, str):
+            try:
+                metadata = json.loads(metadata)
+            except ValueError:
+                return {}
+        return metadata if isinstance(metadata, dict) else {}
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        # As in Rasa: an empty list leaves CORS to Sanic (`rasa run --cors`), which
+        # only the polling fallback needs; WebSockets are not subject to CORS.
+        sio = socketio.AsyncServer(async_mode="sanic", cors_allowed_origins=[],
+                                   client_manager=_client_manager())
+        widget_webhook = SocketBlueprint(sio, self.socketio_path, "widget_webhook", __name__)
+        self.sio = sio
+        namespace = self.namespace
+        server: Dict[str, Sanic] = {}
+
+        @widget_webhook.listener("before_server_start")
+        async def remember_app(app: Sanic, _loop: Optional[asyncio.AbstractEventLoop]) -> None:
+            server["app"] = app
+
+        @widget_webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect", namespace=namespace)
+        async def connect(sid: str, _environ: Dict[str, Any], auth: Optional[Dict[str, Any]] = None) -> bool:
+            return self._authorised(auth)
+
+        @sio.on("session_request", namespace=namespace)
+        async def session_request(sid: str, data: Optional[Dict[str, Any]] = None) -> None:
+            session_id = self._session_id(data)
+            await sio.save_session(sid, {"session_id": session_id}, namespace=namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+            await send_history(sid, session_id)
+
+        @sio.on("history", namespace=namespace)
+        async def history(sid: str, _data: Any = None) -> None:
+            session_id = (await sio.get_session(sid, namespace=namespace)).get("session_id")
+            if session_id:
+                await send_history(sid, session_id)
+
+        async def send_history(sid: str, session_id: str) -> None:
+            """Join the room and send the conversation, under the conversation's
+            lock: a reply or push being recorded right now is then either in
+            the history or emitted to the room after it, never lost between."""
+            agent = server["app"].ctx.agent
+            async with agent.lock_store.lock(session_id):
+                await _maybe_await(sio.enter_room(sid, session_id, namespace=namespace))
+                already_sent = await asyncio.to_thread(already_recorded_pushes, session_id)
+                tracker = await agent.tracker_store.retrieve(session_id)
+            messages = history_messages(list(tracker.events) if tracker else [])
+            await sio.emit("history", {"messages": messages, "pushed_ids": already_sent},
+                           room=sid, namespace=namespace)
+
+        @sio.on(self.user_message_evt, namespace=namespace)
+        async def handle_message(sid: str, data: Optional[Dict[str, Any]] = None) -> None:
+            session_id = (await sio.get_session(sid, namespace=namespace)).get("session_id")
+            if not session_id:
+                logger.warning("widget socket %s sent a message before session_request; ignored", sid)
+                return
+            data = data or {}
+            message = UserMessage(str(data.get("message", "")), WidgetOutput(sio, self.bot_message_evt, namespace),
+                                  session_id, input_channel=CHANNEL, metadata=self._metadata(data))
+            await guard(on_new_message, message, agent=server["app"].ctx.agent)
+
+        def make_pusher(_app: Sanic) -> WidgetOutput:
+            return WidgetOutput(sio, self.bot_message_evt, namespace)
+
+        attach_delivery(widget_webhook, CHANNEL, make_pusher)
+        return widget_webhook

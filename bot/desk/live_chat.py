@@ -1,0 +1,185 @@
+"""The live chat on a case page: one websocket per open page of an open case.
+
+The conversation lives in Rasa's tracker (bot.desk.transcripts), so the
+server polls it about once a second and pushes the new messages, masked,
+and the case's status whenever it changes (a colleague claimed it, it was
+transferred or closed, the first-reply timer moved on, Rasa could not be
+reached). The agent's replies come back over the same socket and go through
+bot.bank.handoff exactly like the reply form's.
+
+Browsers send cookies with a websocket handshake from any site, and neither
+SameSite=Lax nor the CSRF check of form posts covers it. So besides being
+signed in with `escalations.handle` (the access middleware, before the
+upgrade), the handshake must come from a page of this console (`Origin`),
+and the session's CSRF token must arrive as the `csrf` query parameter or
+as the first message, `{"type": "hello", "csrf": …}`.
+
+To the page: {"type": "line", role, text, at, agent, who, time},
+{"type": "status", …the case as the queue shows it, transcript_available, message},
+{"type": "sent", id, text}, {"type": "error", id, message}, {"type": "pong"}.
+From the page: hello, {"type": "reply", "id", "text"}, {"type": "ping"} (keeps
+the agent counted as online). Close codes: 4000 the case is no longer open,
+4403 the CSRF token was missing or wrong; the page reconnects after others.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+from typing import Any, Dict, Tuple
+from urllib.parse import urlsplit
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from bot.bank import handoff
+from bot.bank.branch_admin import AdminError
+from bot.bank.handoff import OPEN_STATUSES
+from bot.bank.masking import mask_text
+from bot.desk.access import Denied, requires
+from bot.desk.pages.escalations import (
+    CASE,
+    HANDLE,
+    case_id,
+    entry_view,
+    live_lines,
+    mark_present,
+    service,
+    snapshot_end,
+)
+from bot.desk.security import DeskSession, csrf_matches
+
+logger = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+POLL_SECONDS = 1.0
+HELLO_SECONDS = 10.0
+ENDED, REFUSED = 4000, 4403
+UNAVAILABLE = "对话记录暂时读不到（机器人服务连接不上），正在自动重试；客户发来的消息不会丢失。"
+
+
+def same_origin(request: web.Request) -> bool:
+    """The socket is opened by a page of this console, not by another site
+    riding on the agent's cookie (cross-site websocket hijacking)."""
+    origin = urlsplit(request.headers.get("Origin", ""))
+    return origin.scheme in ("http", "https") and origin.netloc.lower() == (request.host or "").lower()
+
+
+def _since(request: web.Request, default: float) -> float:
+    """Messages after this Unix time: the newest one the page already shows."""
+    try:
+        since = float(request.query["since"])
+    except (KeyError, ValueError):
+        return default
+    return since if math.isfinite(since) and since > 0 else default
+
+
+async def _hello(ws: web.WebSocketResponse, session: DeskSession) -> bool:
+    """The CSRF token as the first message (kept out of URLs and logs)."""
+    try:
+        message = await ws.receive(timeout=HELLO_SECONDS)
+        data = json.loads(message.data) if message.type == WSMsgType.TEXT else None
+    except (asyncio.TimeoutError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("type") == "hello" and csrf_matches(session, data.get("csrf"))
+
+
+class Chat:
+    """One agent's socket on one case."""
+
+    def __init__(self, ws: web.WebSocketResponse, escalation_id: int, staff_id: int, conversation_id: str) -> None:
+        self.ws, self.escalation_id, self.staff_id = ws, escalation_id, staff_id
+        self.conversation_id = conversation_id
+        self._sending = asyncio.Lock()   # the feed and the answers share one socket
+
+    async def send(self, kind: str, **data: Any) -> None:
+        async with self._sending:
+            if not self.ws.closed:
+                await self.ws.send_json({"type": kind, **data}, dumps=lambda obj: json.dumps(obj, ensure_ascii=False))
+
+    async def feed(self, since: float) -> Tuple[int, bytes]:
+        """New messages and status changes until the case is no longer open;
+        then the code to close the socket with."""
+        shown: Dict[str, Any] = {}
+        try:
+            while True:
+                entry = (await service(handoff.detail, self.escalation_id)).entry
+                lines, available = await live_lines(self.conversation_id, since)
+                for line in lines:
+                    await self.send("line", **line)
+                    since = max(since, line["at"])
+                status = {**entry_view(entry, self.staff_id), "transcript_available": available,
+                          "message": "" if available else UNAVAILABLE}
+                if status != shown:
+                    await self.send("status", **status)
+                    shown = status
+                if entry.status not in OPEN_STATUSES:
+                    return ENDED, "接待已结束".encode()
+                await asyncio.sleep(POLL_SECONDS)
+        except AdminError:   # the case is gone
+            return ENDED, b"not found"
+        except Exception:
+            logger.exception("Live chat feed for escalation %s failed", self.escalation_id)
+            return WSCloseCode.INTERNAL_ERROR, b"server error"   # the page reconnects
+
+    async def listen(self) -> None:
+        async for message in self.ws:
+            if message.type == WSMsgType.TEXT:
+                await self.answer(message.data)
+
+    async def answer(self, raw: str) -> None:
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            message = None
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "reply":
+            await self.reply(message)
+        elif kind == "ping":
+            await mark_present(self.staff_id)
+            await self.send("pong")
+        elif kind != "hello":   # a repeated hello is harmless
+            await self.send("error", id=None, message="无法识别的消息，请刷新页面。")
+
+    async def reply(self, message: Dict[str, Any]) -> None:
+        said = message.get("text") if isinstance(message.get("text"), str) else ""
+        try:
+            await service(handoff.reply, self.escalation_id, self.staff_id, said)
+        except AdminError as error:
+            await self.send("error", id=message.get("id"), message=error.message)
+            return
+        await mark_present(self.staff_id)
+        # Masked like the transcript line that replaces it once delivered.
+        await self.send("sent", id=message.get("id"), text=mask_text(said.strip()))
+
+
+@routes.get(CASE + "/ws")
+@requires(HANDLE)
+async def live_chat(request: web.Request) -> web.StreamResponse:
+    ws = web.WebSocketResponse(heartbeat=30)
+    if not ws.can_prepare(request).ok:
+        raise AdminError("invalid", "这个地址是接待页面里的在线对话连接，请从人工接待页面打开。")
+    if not same_origin(request):
+        raise Denied("连接来源不是本工作台的页面，已拒绝。")
+    session, token = request["desk_session"], request.query.get("csrf")
+    if token is not None and not csrf_matches(session, token):
+        raise Denied("页面已过期或来源不明（安全校验未通过）。请刷新页面。")
+    case = await service(handoff.detail, case_id(request))   # an unknown case: 404, not a socket
+    await ws.prepare(request)
+    if token is None and not await _hello(ws, session):
+        await ws.close(code=REFUSED, message=b"csrf")
+        return ws
+    staff_id = request["staff"].id
+    await mark_present(staff_id)
+    chat = Chat(ws, case.entry.id, staff_id, case.conversation_id)
+    feed = asyncio.create_task(chat.feed(_since(request, snapshot_end(case.transcript))))
+    listen = asyncio.create_task(chat.listen())
+    try:
+        await asyncio.wait((feed, listen), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        feed.cancel()
+        listen.cancel()
+    if feed.done() and not feed.cancelled():   # closed here, not by the page: say why
+        code, why = feed.result()
+        await ws.close(code=code, message=why)
+    return ws

@@ -1,0 +1,344 @@
+"""Escalations (人工接待): customers the bot handed to a person.
+
+The queue comes most urgent first, then longest waiting, with the time left
+until the first reply the bank promises for that priority (FIRST_REPLY_SLA).
+An agent claims a case, chats with the customer (the live part is the
+websocket in bot.desk.live_chat; the reply form here works without it),
+keeps internal notes, transfers the case to a colleague or closes it, which
+hands the conversation back to the bot. Customers who came when nobody was
+on duty left a callback request instead; its number is shown in full only on
+the case page, where the agent needs it to dial.
+
+Everything the customer sees goes through bot.bank.handoff, which queues it
+in the outbox in the same transaction as the state change. Those functions
+open their own transactions, so they run on a worker thread by themselves
+(`service`), never inside `run_db`.
+
+Agents and admins handle escalations; branch staff do not. Every request
+here records that the person has the console open (`touch_presence`): that
+is how the bot decides between offering a person and offering a callback.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+from datetime import datetime
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import aiohttp_jinja2
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.bank import handoff
+from bot.bank.branch_admin import AdminError
+from bot.bank.handoff import (
+    CALLBACK,
+    FIRST_REPLY_SLA,
+    MAX_REPLY_CHARS,
+    OPEN_STATUSES,
+    RESOLVED,
+    WAITING,
+    WITH_AGENT,
+    HandoffError,
+)
+from bot.bank.masking import mask_phone
+from bot.bank.models import Staff
+from bot.clock import SHANGHAI, local, now
+from bot.desk.access import NavItem, requires
+from bot.desk.accounts import ADMIN, AGENT
+from bot.desk.common import age_label, json_ok, parse_int, run_db, text
+from bot.desk.pages import form_action
+from bot.desk.render import render
+from bot.desk.transcripts import Line, TranscriptUnavailable, conversation_lines
+
+routes = web.RouteTableDef()
+VIEW, HANDLE = "escalations.view", "escalations.handle"
+GRANTS = {AGENT: {VIEW, HANDLE}, ADMIN: {VIEW, HANDLE}}
+NAV = [NavItem("人工接待", "/escalations", VIEW, order=10)]
+CASE = r"/escalations/{escalation_id:\d+}"
+REFRESH_SECONDS = 10
+
+PRIORITY_LABELS = {"urgent": "紧急", "high": "较急", "normal": "一般"}
+CHANNEL_LABELS = {"widget": "网页", "socketio": "网页", "wechat": "微信", "rest": "接口"}
+STATUS_LABELS = {WAITING: "等待中", WITH_AGENT: "接待中", CALLBACK: "待回电", RESOLVED: "已结束"}
+SPEAKERS = {"user": "客户", "bot": "智能助手"}
+
+# HandoffError reasons, worded for the agent: (AdminError code → HTTP status, message).
+ERROR_MESSAGES = {
+    "not_found": ("not_found", "没有找到这条人工接待记录，可能链接有误。请回到队列查看。"),
+    "taken": ("taken", "这位客户已经由同事接入了。请回到队列接待下一位。"),
+    "not_yours": ("not_yours", "这位客户目前不由你接待（还没接入，或已转给同事），不能替别人回复或操作。"),
+    "closed": ("closed", "这次接待已经结束（或已转为回电），不能再操作。"),
+    "empty": ("invalid", "请先填写内容。"),
+    "too_long": ("invalid", f"内容太长了，请控制在 {MAX_REPLY_CHARS} 字以内，可以分几条发。"),
+    "bad_target": ("invalid", "请选择另一位在岗的同事（客服坐席或管理员）。"),
+    "not_callback": ("not_callback", "这条记录不是待回电的请求，不能登记回电结果。"),
+}
+
+
+def polite(error: HandoffError) -> AdminError:
+    return AdminError(*ERROR_MESSAGES.get(error.reason, ("error", "操作没有完成，请刷新页面后再试一次。")))
+
+
+async def service(func: Callable[..., Any], *args: Any) -> Any:
+    """A bot.bank.handoff call on a worker thread (it opens its own
+    transaction); its refusals become messages for the agent."""
+    try:
+        return await asyncio.to_thread(func, *args)
+    except HandoffError as error:
+        raise polite(error) from None
+
+
+async def mark_present(staff_id: int) -> None:
+    await run_db(handoff.touch_presence, staff_id)
+
+
+def on_duty(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Record, before `handler(request, …)` runs, that this agent is at the console."""
+
+    @functools.wraps(handler)
+    async def present(request: web.Request, *args: Any) -> Any:
+        await mark_present(request["staff"].id)
+        return await handler(request, *args)
+
+    return present
+
+
+# --- what pages show ----------------------------------------------------------------------
+
+def sla(entry: handoff.QueueEntry) -> Dict[str, str]:
+    """Time left for the first reply, or how far past it the case is."""
+    if entry.status not in OPEN_STATUSES:
+        return {"state": "none", "label": ""}
+    if entry.first_reply_at:
+        return {"state": "met", "label": "已回复"}
+    late = entry.waited_minutes - entry.sla_minutes
+    if late >= 0:
+        return {"state": "overdue", "label": f"已超时 {late} 分钟" if late else "刚刚超时"}
+    return {"state": "running", "label": f"还剩 {-late} 分钟"}
+
+
+def status_text(entry: handoff.QueueEntry) -> str:
+    """接待中 · 李敏, or 待回电 · 138****8000 · 明天上午 (the number masked)."""
+    parts = [STATUS_LABELS.get(entry.status, entry.status)]
+    if entry.status == WITH_AGENT:
+        parts.append(entry.assignee or "")
+    elif entry.status == CALLBACK:
+        parts += [mask_phone(entry.callback_phone or ""), entry.callback_window or ""]
+    return " · ".join(part for part in parts if part)
+
+
+def can_reply(entry: handoff.QueueEntry, staff_id: int) -> bool:
+    return entry.status == WITH_AGENT and entry.assignee_id == staff_id
+
+
+def entry_view(entry: handoff.QueueEntry, staff_id: int) -> Dict[str, Any]:
+    """A case as the queue, the case page and JSON show it; the callback number masked."""
+    timer = sla(entry)
+    return {
+        "id": entry.id, "reference": entry.reference, "channel": entry.channel, "reason": entry.reason,
+        "reason_label": entry.reason_label, "priority": entry.priority, "status": entry.status,
+        "assignee": entry.assignee, "assignee_id": entry.assignee_id, "summary": entry.summary,
+        "created_at": entry.created_at.isoformat(), "opened_at": entry.created_at.strftime("%H:%M"),
+        "waited_minutes": entry.waited_minutes, "waited": age_label(entry.created_at, now()),
+        "sla_minutes": entry.sla_minutes, "sla": timer, "overdue": timer["state"] == "overdue",
+        "first_reply_at": entry.first_reply_at.isoformat() if entry.first_reply_at else None,
+        "callback_phone": mask_phone(entry.callback_phone) if entry.callback_phone else None,
+        "callback_window": entry.callback_window,
+        "priority_label": PRIORITY_LABELS.get(entry.priority, entry.priority),
+        "channel_label": CHANNEL_LABELS.get(entry.channel, entry.channel),
+        "status_label": STATUS_LABELS.get(entry.status, entry.status), "status_text": status_text(entry),
+        "mine": entry.assignee_id == staff_id, "can_claim": entry.status == WAITING,
+        "can_reply": can_reply(entry, staff_id),
+    }
+
+
+def _unix(value: Any) -> Optional[float]:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def line_view(role: str, text: str, at: Any, agent: str = "") -> Dict[str, Any]:
+    """One message: who said it and when (bank time), for pages and the websocket alike."""
+    moment = _unix(at)
+    clock = datetime.fromtimestamp(moment, SHANGHAI).strftime("%H:%M") if moment else ""
+    return {"role": role, "text": text, "at": moment or 0.0, "agent": agent,
+            "who": agent or SPEAKERS.get(role, role), "time": clock}
+
+
+def live_view(line: Line) -> Dict[str, Any]:
+    return line_view(line.role, line.text, line.at, line.agent)
+
+
+def snapshot_end(transcript: Sequence[Mapping[str, Any]]) -> float:
+    """Where live messages begin: after the last line copied at hand-off
+    (its `at` is the tracker event's Unix time)."""
+    return max((t for t in (_unix(line.get("at")) for line in transcript) if t is not None), default=0.0)
+
+
+def _note_view(note: Mapping[str, str]) -> Dict[str, str]:
+    return {**note, "time": datetime.fromisoformat(note["at"]).strftime("%m-%d %H:%M")}
+
+
+# --- reading ------------------------------------------------------------------------------
+
+def _colleagues(session, staff_id: int) -> List[Dict[str, Any]]:
+    """Whom a case can be transferred to: other active agents and admins, those online first."""
+    online_since = now() - handoff.ONLINE_WINDOW
+    people = session.execute(select(Staff).where(
+        Staff.active.is_(True), Staff.role.in_(handoff.AGENT_ROLES), Staff.id != staff_id)).scalars()
+    found = [{"id": person.id, "name": person.display_name,
+              "online": bool(person.last_seen_at) and local(person.last_seen_at) >= online_since}
+             for person in people]
+    return sorted(found, key=lambda person: (not person["online"], person["name"]))
+
+
+async def _queue(request: web.Request) -> Dict[str, Any]:
+    me = request["staff"].id
+    rows = [entry_view(entry, me) for entry in await asyncio.to_thread(handoff.queue)]
+    return {"rows": rows, "waiting": sum(row["status"] == WAITING for row in rows),
+            "overdue": sum(row["overdue"] for row in rows),
+            "agents_online": await run_db(handoff.agents_online, now()),
+            "on_duty": handoff.on_duty(now()), "refresh_seconds": REFRESH_SECONDS,
+            "sla_rules": [(PRIORITY_LABELS[priority], minutes) for priority, minutes in FIRST_REPLY_SLA.items()]}
+
+
+async def live_lines(conversation_id: str, since: float) -> Tuple[List[Dict[str, Any]], bool]:
+    """Messages after `since` from Rasa, and whether Rasa could be read at all."""
+    try:
+        return [live_view(line) for line in await conversation_lines(conversation_id, since)], True
+    except TranscriptUnavailable:
+        return [], False
+
+
+def case_id(request: web.Request) -> int:
+    return int(request.match_info["escalation_id"])
+
+
+async def _case(request: web.Request) -> Dict[str, Any]:
+    me = request["staff"].id
+    case = await service(handoff.detail, case_id(request))
+    since = snapshot_end(case.transcript)
+    messages, available = await live_lines(case.conversation_id, since)
+    return {
+        "escalation": entry_view(case.entry, me),
+        "transcript": [line_view(line.get("role", ""), line.get("text", ""), line.get("at"))
+                       for line in case.transcript],
+        "messages": messages, "messages_available": available,
+        "since": max([since] + [line["at"] for line in messages]),
+        "notes": [_note_view(note) for note in case.notes], "close_note": case.close_note,
+        "colleagues": await run_db(_colleagues, me) if can_reply(case.entry, me) else [],
+        # The one place the full number is shown: the agent dials it.
+        "dial_phone": case.entry.callback_phone if case.entry.status == CALLBACK else None,
+    }
+
+
+@routes.get("/escalations")
+@requires(VIEW)
+@on_duty
+async def queue_page(request: web.Request) -> web.StreamResponse:
+    """The queue; `?part=table` is just the table, which the page re-fetches
+    every few seconds (rendered without the one-time message, so a refresh
+    never swallows one meant for the next page)."""
+    context = await _queue(request)
+    if request.query.get("part") == "table":
+        return aiohttp_jinja2.render_template("escalations_table.html", request,
+                                              {**context, "csrf_token": request["desk_session"].csrf})
+    return render(request, "escalations.html", {**context, "script_url": _script_url(request)})
+
+
+@routes.get("/api/escalations")
+@requires(VIEW)
+@on_duty
+async def queue_api(request: web.Request) -> web.StreamResponse:
+    context = await _queue(request)
+    return json_ok({"count": len(context["rows"]), "waiting": context["waiting"], "overdue": context["overdue"],
+                    "agents_online": context["agents_online"], "on_duty": context["on_duty"],
+                    "escalations": context["rows"]})
+
+
+@routes.get(CASE)
+@requires(VIEW)
+@on_duty
+async def case_page(request: web.Request) -> web.StreamResponse:
+    context = await _case(request)
+    return render(request, "escalations_case.html",
+                  {**context, "script_url": _script_url(request), "max_reply": MAX_REPLY_CHARS})
+
+
+@routes.get("/api" + CASE)
+@requires(VIEW)
+@on_duty
+async def case_api(request: web.Request) -> web.StreamResponse:
+    return json_ok(await _case(request))
+
+
+def _script_url(request: web.Request) -> str:
+    return str(request.app.router["static"].url_for(filename="live_chat.js"))
+
+
+# --- acting -------------------------------------------------------------------------------
+
+async def _act(request: web.Request, func: Callable[..., None], *args: Any) -> Dict[str, Any]:
+    """`func(case, agent, *args)`, answered with the case as it is afterwards."""
+    me = request["staff"].id
+    await service(func, case_id(request), me, *args)
+    return {"escalation": entry_view((await service(handoff.detail, case_id(request))).entry, me)}
+
+
+async def _claim(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
+    return await _act(request, handoff.claim)
+
+
+async def _reply(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
+    return await _act(request, handoff.reply, text(data, "text"))
+
+
+async def _add_note(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
+    return await _act(request, handoff.add_note, text(data, "text"))
+
+
+async def _transfer(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
+    if not text(data, "to_staff_id"):
+        raise AdminError("invalid", "请选择要转给哪位同事。")
+    return await _act(request, handoff.transfer, parse_int(data["to_staff_id"], "同事编号"))
+
+
+async def _close(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
+    return await _act(request, handoff.close, text(data, "note"))
+
+
+async def _callback(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
+    reached = text(data, "reached")
+    if reached not in ("yes", "no"):
+        raise AdminError("invalid", "请选择是否联系上了客户。")
+    return await _act(request, handoff.finish_callback, reached == "yes", text(data, "note"))
+
+
+def _said(message: str) -> Callable[[Dict[str, Any]], Tuple[str, str]]:
+    """A one-time message filled in from the case, e.g. "已接入 {reference}"."""
+    return lambda result: (message.format(**result["escalation"]), "ok")
+
+
+def _called(result: Dict[str, Any]) -> Tuple[str, str]:
+    case = result["escalation"]
+    if case["status"] == RESOLVED:
+        return f"已登记：联系上客户，回电请求 {case['reference']} 已完成。", "ok"
+    return f"已登记：未接通。回电请求 {case['reference']} 仍在队列中，请稍后再打。", "warn"
+
+
+def _back(request: web.Request) -> str:
+    return f"/escalations/{case_id(request)}"
+
+
+for suffix, action, message in (
+    ("/claim", _claim, _said("已接入 {reference}，客户已收到你的问候。请尽快回复。")),
+    ("/reply", _reply, _said("已发送，正在送达客户。")),
+    ("/notes", _add_note, _said("已添加内部备注（客户看不到）。")),
+    ("/transfer", _transfer, _said("已转给{assignee}，客户会收到新客服的问候。")),
+    ("/close", _close, _said("已结束接待 {reference}，对话已交回智能助手。")),
+    ("/callback", _callback, _called),
+):
+    form_action(routes, CASE + suffix, HANDLE, run=on_duty(action), done=message, back=_back)

@@ -1,0 +1,1 @@
+"""Running the helpline as a cluster: the reverse proxy and the launcher."""

@@ -1,0 +1,241 @@
+"""Start the helpline as a cluster on one machine, the way it scales out.
+
+Rasa's architecture for more than one server: every Rasa server reads and
+writes conversations in one shared SQL tracker store (PostgreSQL), takes
+the per-conversation lock in Redis (so two servers never handle two
+messages of one customer at once), and calls the action servers through
+one URL. In front, `bot.ops.proxy` spreads clients over the Rasa servers
+and the Rasa servers' action calls over the action servers.
+
+`scripts/run-cluster` runs this module; `tests/test_cluster.py` and
+`bench/load.py` use `Cluster` to start scratch clusters on free ports.
+Process logs go to `<workdir>/<name>.log`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+from urllib.parse import urlsplit
+
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+ENDPOINTS = ROOT / "config" / "endpoints-cluster.yml"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database `url` names if it does not exist yet."""
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                        {"name": target.database}).first()
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        admin.dispose()
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float) -> None:
+    """Poll `url` until it answers 200; fail early if the process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[:3]} exited with {process.returncode} (see its log)")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not come up in {timeout} s")
+
+
+@dataclass
+class Cluster:
+    """N action servers and N Rasa servers on one database, behind the proxy.
+
+    With `proxy=False` (one server only) clients and the Rasa server talk to
+    the servers directly: the plain single-server set-up, for comparison.
+    """
+
+    workdir: Path
+    database_url: str
+    servers: int = 2
+    proxy: bool = True
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    redis_url: str = "redis://localhost:6379/0"
+    lock_store_db: int = 1
+    lock_store_prefix: str = "helpline"
+    # Extra environment for every process (clock pin, rate limit, data dir, ...).
+    env_extra: Dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    actions_port: int = field(default_factory=free_port)
+    rasa_ports: List[int] = field(default_factory=list)
+    action_ports: List[int] = field(default_factory=list)
+    processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
+    start_timeout: float = 300
+
+    def __post_init__(self) -> None:
+        if self.servers > 1 and not self.proxy:
+            raise ValueError("more than one server needs the proxy")
+        self.rasa_ports = self.rasa_ports or [free_port() for _ in range(self.servers)]
+        self.action_ports = self.action_ports or [free_port() for _ in range(self.servers)]
+        if not self.proxy:  # the one server's own ports are the public ones
+            self.port, self.actions_port = self.rasa_ports[0], self.action_ports[0]
+
+    @property
+    def url(self) -> str:
+        """Where clients send messages: the proxy, or the only Rasa server."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def rasa_upstreams(self) -> List[str]:
+        """The Rasa servers as the proxy names them in `X-Upstream`."""
+        return [f"127.0.0.1:{port}" for port in self.rasa_ports]
+
+    def env(self) -> Dict[str, str]:
+        redis = urlsplit(self.redis_url)
+        env = dict(os.environ)
+        env.update(
+            TF_CPP_MIN_LOG_LEVEL="2", SQLALCHEMY_SILENCE_UBER_WARNING="1", PYTHONPATH=str(ROOT),
+            RASA_TELEMETRY_ENABLED="false",
+            DATABASE_URL=self.database_url, REDIS_URL=self.redis_url,
+            RASA_URL=self.url, RASA_TOKEN=self.token,
+            ACTION_ENDPOINT_URL=f"http://127.0.0.1:{self.actions_port}/webhook",
+            LOCK_STORE_HOST=redis.hostname or "localhost", LOCK_STORE_PORT=str(redis.port or 6379),
+            LOCK_STORE_DB=str(self.lock_store_db), LOCK_STORE_PREFIX=self.lock_store_prefix,
+        )
+        env.update(self.env_extra)
+        return env
+
+    def _spawn(self, name: str, args: Sequence[str]) -> subprocess.Popen:
+        log = open(self.workdir / f"{name}.log", "wb")
+        process = subprocess.Popen(list(args), cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+        self.processes[name] = process
+        return process
+
+    def _logging(self) -> List[str]:
+        return ["--logging-config-file", str(ROOT / "config" / "logging.yml")]
+
+    def prepare(self) -> None:
+        """Create the database if needed, migrate it, load the demo bank into an empty one.
+
+        Also creates Rasa's tracker tables once: servers starting together
+        would race to create them (Rasa survives that, with a warning and a
+        5-second retry).
+        """
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        ensure_database(self.database_url)
+        for step in (["-m", "bot.bank.seed", "--if-empty"],
+                     ["-c", "from bot.tracker_store import UrlSQLTrackerStore; UrlSQLTrackerStore()"]):
+            subprocess.run([sys.executable, *step], cwd=ROOT, env=self.env(), check=True, capture_output=True)
+
+    def start(self) -> "Cluster":
+        """Prepare, then start every server (in parallel) and wait until all answer."""
+        self.prepare()
+        waits = []
+        for index, port in enumerate(self.action_ports, 1):
+            process = self._spawn(f"actions-{index}", [
+                str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port), *self._logging()])
+            waits.append((f"http://127.0.0.1:{port}/health", process))
+        for index, port in enumerate(self.rasa_ports, 1):
+            process = self._spawn(f"rasa-{index}", [
+                str(BIN / "rasa"), "run", "--enable-api", "--auth-token", self.token, "--cors", "*",
+                "--port", str(port), "--model", str(ROOT / "models"),
+                "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(ENDPOINTS), *self._logging()])
+            waits.append((f"http://127.0.0.1:{port}/status?token={self.token}", process))
+        if self.proxy:
+            args = [sys.executable, "-m", "bot.ops.proxy", "--port", str(self.port),
+                    "--actions-port", str(self.actions_port)]
+            args += [f"--rasa=http://127.0.0.1:{port}" for port in self.rasa_ports]
+            args += [f"--action=http://127.0.0.1:{port}" for port in self.action_ports]
+            waits.append((f"{self.url}/status?token={self.token}", self._spawn("proxy", args)))
+        try:
+            for url, process in waits:
+                wait_until_up(url, process, self.start_timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def pids(self) -> Dict[str, int]:
+        """Process ids by name (actions-1, rasa-1, proxy, ...)."""
+        return {name: process.pid for name, process in self.processes.items()}
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """`scripts/run-cluster`: start a cluster and keep it up until Ctrl-C."""
+    env = os.environ
+    parser = argparse.ArgumentParser(description="Run N Rasa + N action servers behind the proxy.")
+    parser.add_argument("--servers", type=int, default=int(env.get("CLUSTER_SERVERS", 2)))
+    parser.add_argument("--port", type=int, default=int(env.get("PROXY_PORT", 5005)))
+    parser.add_argument("--actions-port", type=int, default=int(env.get("ACTIONS_PROXY_PORT", 5055)))
+    parser.add_argument("--rasa-ports", default=env.get("RASA_PORTS", ""),
+                        help="comma-separated; default: the proxy port + 1, + 2, ...")
+    parser.add_argument("--action-ports", default=env.get("ACTION_PORTS", ""),
+                        help="comma-separated; default: the actions port + 1, + 2, ...")
+    parser.add_argument("--database-url", default=env.get("DATABASE_URL",
+                                                          "postgresql://postgres@127.0.0.1:5432/helpline"))
+    parser.add_argument("--redis-url", default=env.get("REDIS_URL", "redis://localhost:6379/0"))
+    parser.add_argument("--lock-store-db", type=int, default=int(env.get("LOCK_STORE_DB", 1)))
+    parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "cluster", help="process logs")
+    args = parser.parse_args(argv)
+
+    def ports(given: str, base: int) -> List[int]:
+        return [int(port) for port in given.split(",")] if given else [base + i for i in range(1, args.servers + 1)]
+
+    cluster = Cluster(workdir=args.workdir, database_url=args.database_url, servers=args.servers,
+                      token=env.get("RASA_TOKEN") or secrets.token_urlsafe(24), redis_url=args.redis_url,
+                      lock_store_db=args.lock_store_db, port=args.port, actions_port=args.actions_port,
+                      rasa_ports=ports(args.rasa_ports, args.port), action_ports=ports(args.action_ports,
+                                                                                        args.actions_port))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the servers on `kill` too
+    try:
+        cluster.start()
+        print(f"Proxy:   {cluster.url}/webhooks/rest/webhook -> Rasa on {cluster.rasa_ports}")
+        print(f"Actions: http://127.0.0.1:{cluster.actions_port}/webhook -> {cluster.action_ports}")
+        print(f"Logs:    {args.workdir}/*.log   RASA_TOKEN={cluster.token}", flush=True)
+        while all(process.poll() is None for process in cluster.processes.values()):
+            time.sleep(1)
+        print("a server exited; stopping the cluster (see its log)", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,298 @@
+// The chat window: launcher, panel, messages, quick replies, composer.
+// Lives in a shadow root so the bank's own CSS can neither break it nor be
+// broken by it. The conversation itself is kept by the server; the widget
+// only remembers what the customer has already seen (for the unread badge),
+// whether the panel was open, and the large-text choice.
+
+import { Connection, hasSession, ServerOptions, Status } from "./connection";
+import { renderText, safeUrl } from "./markdown";
+import { load, save } from "./storage";
+import { STYLES } from "./styles";
+import { TEXT } from "./text";
+import type { BotMessage, Entry, History } from "./types";
+
+const TYPING_TIMEOUT_MS = 25000;
+const SVG = "http://www.w3.org/2000/svg";
+const CHAT_ICON_PATH =
+  "M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.5 3.4 6L4.6 21l4.2-2.3c1 .3 2.1.4 3.2.4 5.5 0 10-3.6 10-8s-4.5-8-10-8zm-4 9.2a1.2 1.2 0 110-2.4 1.2 1.2 0 010 2.4zm4 0a1.2 1.2 0 110-2.4 1.2 1.2 0 010 2.4zm4 0a1.2 1.2 0 110-2.4 1.2 1.2 0 010 2.4z";
+
+type Attributes = Record<string, string>;
+
+function chatIcon(): SVGSVGElement {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("fill", "currentColor");
+  path.setAttribute("d", CHAT_ICON_PATH);
+  svg.append(path);
+  return svg;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Attributes = {}, text?: string) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export class Chat {
+  private readonly root = el("div", { class: "root" });
+  private readonly launcher = el("button", { class: "launcher", type: "button", "aria-haspopup": "dialog",
+    "aria-expanded": "false", "aria-controls": "helpline-panel" });
+  private readonly badge = el("span", { class: "badge", "aria-hidden": "true" });
+  private readonly panel = el("section", { class: "panel", id: "helpline-panel", role: "dialog" });
+  private readonly subtitle = el("span", { class: "subtitle" }, TEXT.subtitleBot);
+  private readonly largeToggle = el("button", { class: "large-toggle", type: "button", "aria-pressed": "false" }, TEXT.largeText);
+  private readonly status = el("p", { class: "status", role: "status" });
+  private readonly scroller = el("div", { class: "scroller" });
+  private readonly log = el("div", { class: "messages", role: "log", "aria-live": "polite", "aria-label": TEXT.log });
+  private readonly typing = el("div", { class: "typing", "aria-hidden": "true", title: TEXT.typing });
+  private readonly input = el("textarea", { id: "helpline-input", rows: "1", placeholder: TEXT.placeholder,
+    enterkeyhint: "send", maxlength: "1000" });
+
+  private readonly connection: Connection;
+  private entries: Entry[] = [];
+  private readonly pushedIds = new Set<string>();
+  private seen = Number(load("seen") || 0); // how many entries the customer has seen
+  private agent: string | null = null; // the person at the bank in the conversation
+  private unsent = false; // a send failed while offline: say so until we are back
+  private typingTimer = 0;
+
+  constructor(host: HTMLElement, title: string, server: ServerOptions) {
+    this.connection = new Connection(server, {
+      status: (status) => this.showStatus(status),
+      history: (history) => this.showHistory(history),
+      message: (message) => this.receive(message),
+    });
+    const shadow = host.attachShadow({ mode: "open" });
+    const style = el("style", {}, STYLES);
+    shadow.append(style, this.root);
+    this.build(title);
+    this.setLarge(load("large") === "1");
+    if (load("open") === "1") this.open(false);
+    else if (hasSession()) this.connection.open(); // pushes (an agent's reply) must raise the badge
+  }
+
+  private build(title: string): void {
+    this.launcher.append(chatIcon(), el("span", {}, TEXT.launcher), this.badge);
+    this.launcher.setAttribute("aria-label", TEXT.launcher);
+    this.badge.hidden = true;
+    this.launcher.addEventListener("click", () => (this.isOpen() ? this.close() : this.open(true)));
+
+    this.panel.setAttribute("aria-label", title);
+    this.panel.hidden = true;
+    const heading = el("div", { class: "heading" });
+    heading.append(el("strong", { class: "title" }, title), this.subtitle);
+    const close = el("button", { class: "close", type: "button", "aria-label": TEXT.close, title: TEXT.close }, "×");
+    close.addEventListener("click", () => this.close());
+    this.largeToggle.addEventListener("click", () => this.setLarge(!this.root.classList.contains("large")));
+    const header = el("header");
+    header.append(heading, this.largeToggle, close);
+
+    this.typing.append(el("span"), el("span"), el("span"));
+    this.typing.hidden = true;
+    this.status.hidden = true;
+    this.scroller.append(this.log, this.typing);
+
+    const composer = el("form", { class: "composer" });
+    const label = el("label", { class: "visually-hidden", for: "helpline-input" }, TEXT.inputLabel);
+    composer.append(label, this.input, el("button", { class: "send", type: "submit" }, TEXT.send));
+    composer.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.sendTyped();
+    });
+    this.input.addEventListener("input", () => this.fitInput());
+    this.input.addEventListener("keydown", (event) => {
+      // Enter sends, Shift+Enter is a new line; Enter that confirms a Chinese
+      // input-method candidate (isComposing, or keyCode 229 in older Safari) is not a send.
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+        event.preventDefault();
+        this.sendTyped();
+      }
+    });
+    this.root.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.isOpen()) this.close();
+    });
+
+    this.panel.append(header, this.status, this.scroller, composer);
+    this.root.append(this.panel, this.launcher);
+    this.renderAll();
+  }
+
+  private isOpen(): boolean {
+    return !this.panel.hidden;
+  }
+
+  open(focus: boolean): void {
+    this.panel.hidden = false;
+    this.root.classList.add("open");
+    this.launcher.setAttribute("aria-expanded", "true");
+    save("open", "1");
+    this.connection.open();
+    this.markSeen();
+    this.scrollToEnd();
+    if (focus) this.input.focus();
+  }
+
+  close(): void {
+    this.panel.hidden = true;
+    this.root.classList.remove("open");
+    this.launcher.setAttribute("aria-expanded", "false");
+    save("open", "0");
+    this.launcher.focus();
+  }
+
+  private setLarge(large: boolean): void {
+    this.root.classList.toggle("large", large);
+    this.largeToggle.setAttribute("aria-pressed", String(large));
+    this.largeToggle.title = large ? TEXT.largeTextOn : TEXT.largeTextOff;
+    save("large", large ? "1" : "0");
+  }
+
+  private showStatus(status: Status): void {
+    if (status === "online") this.unsent = false;
+    this.status.textContent = this.unsent ? TEXT.notSent : TEXT.status[status];
+    this.status.hidden = status === "online";
+    this.status.className = `status ${status}`;
+  }
+
+  // --- the conversation -----------------------------------------------------
+
+  private showHistory(history: History): void {
+    history.pushed_ids.forEach((id) => this.pushedIds.add(id));
+    this.entries = history.messages;
+    this.seen = Math.min(this.seen, this.entries.length);
+    this.renderAll();
+  }
+
+  private receive(message: BotMessage): void {
+    if (message.id) {
+      if (this.pushedIds.has(message.id)) return; // already shown by the history
+      this.pushedIds.add(message.id);
+    }
+    this.hideTyping();
+    this.add({ from: "bot", ...message });
+  }
+
+  private sendTyped(): void {
+    const text = this.input.value.trim();
+    if (!text) return;
+    if (this.send(text)) this.input.value = "";
+    this.fitInput();
+    this.input.focus();
+  }
+
+  /** Grow the box with what is typed (up to its max-height), shrink it after sending. */
+  private fitInput(): void {
+    this.input.style.height = "auto";
+    this.input.style.height = `${this.input.scrollHeight + 2}px`;
+  }
+
+  private send(message: string, shown?: string): boolean {
+    if (!this.connection.send(message, shown)) {
+      this.unsent = true;
+      this.showStatus(this.connection.status);
+      return false;
+    }
+    this.add({ from: "user", text: shown || message });
+    if (!this.agent) this.showTyping(); // an agent may take minutes: no dots for them
+    return true;
+  }
+
+  private add(entry: Entry): void {
+    this.entries.push(entry);
+    this.log.querySelector(".welcome")?.remove();
+    this.log.append(this.renderEntry(entry));
+    this.afterRender();
+  }
+
+  private renderAll(): void {
+    this.log.replaceChildren(...this.entries.map((entry) => this.renderEntry(entry)));
+    if (this.entries.length === 0) this.log.append(this.renderEntry({ from: "bot", text: TEXT.welcome }, "welcome"));
+    this.afterRender();
+  }
+
+  /** Only the newest message's quick replies can be clicked; badge, handoff
+   *  state and scroll position follow the entries. */
+  private afterRender(): void {
+    const groups = this.log.querySelectorAll<HTMLElement>(".replies");
+    groups.forEach((group, index) => {
+      const current = index === groups.length - 1 && group.parentElement === this.log.lastElementChild;
+      group.querySelectorAll("button").forEach((button) => (button.disabled = !current));
+    });
+    this.agent = null;
+    for (const entry of this.entries) {
+      if (entry.custom?.handoff === "joined") this.agent = entry.custom.agent || "";
+      if (entry.custom?.handoff === "left") this.agent = null;
+    }
+    this.subtitle.textContent = this.agent === null ? TEXT.subtitleBot : TEXT.subtitleAgent(this.agent);
+    if (this.isOpen()) this.markSeen();
+    this.showUnread();
+    this.scrollToEnd();
+  }
+
+  private markSeen(): void {
+    this.seen = this.entries.length;
+    save("seen", String(this.seen));
+    this.showUnread();
+  }
+
+  private showUnread(): void {
+    const unread = this.entries.slice(this.seen).filter((entry) => entry.from === "bot").length;
+    this.badge.textContent = unread > 99 ? "99+" : String(unread);
+    this.badge.hidden = unread === 0;
+    this.launcher.setAttribute("aria-label", unread ? TEXT.launcherUnread(unread) : TEXT.launcher);
+  }
+
+  private renderEntry(entry: Entry, extraClass = ""): HTMLElement {
+    if (entry.custom?.handoff) {
+      const notice = entry.custom.handoff === "joined" ? TEXT.agentJoined(entry.custom.agent) : TEXT.agentLeft;
+      return el("p", { class: "notice" }, notice);
+    }
+    const row = el("div", { class: `row ${entry.from} ${extraClass}`.trim() });
+    const bubble = el("div", { class: "bubble" });
+    if (entry.agent) bubble.append(el("span", { class: "sender" }, TEXT.agent(entry.agent)));
+    if (entry.from === "user") bubble.prepend(el("span", { class: "visually-hidden" }, `${TEXT.you}：`));
+    if (entry.text) {
+      const text = el("div", { class: "text" });
+      renderText(text, entry.text, entry.from === "bot");
+      bubble.append(text);
+    }
+    const image = entry.image && safeUrl(entry.image);
+    if (image) {
+      const img = el("img", { src: image, alt: TEXT.image, loading: "lazy" });
+      img.addEventListener("load", () => this.scrollToEnd());
+      bubble.append(img);
+    }
+    row.append(bubble);
+    if (entry.buttons?.length) row.append(this.replies(entry.buttons));
+    return row;
+  }
+
+  private replies(buttons: NonNullable<Entry["buttons"]>): HTMLElement {
+    const group = el("div", { class: "replies" });
+    for (const { title, payload } of buttons) {
+      const button = el("button", { type: "button", class: "reply" }, title);
+      button.addEventListener("click", () => this.send(payload, title));
+      group.append(button);
+    }
+    return group;
+  }
+
+  private showTyping(): void {
+    this.typing.hidden = false;
+    window.clearTimeout(this.typingTimer);
+    this.typingTimer = window.setTimeout(() => this.hideTyping(), TYPING_TIMEOUT_MS);
+    this.scrollToEnd();
+  }
+
+  private hideTyping(): void {
+    window.clearTimeout(this.typingTimer);
+    this.typing.hidden = true;
+  }
+
+  private scrollToEnd(): void {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+}

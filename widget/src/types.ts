@@ -1,0 +1,25 @@
+// What the server sends (bot/channels/widget.py).
+
+export interface QuickReply {
+  title: string;
+  payload: string;
+}
+
+export interface BotMessage {
+  text?: string;
+  buttons?: QuickReply[];
+  image?: string;
+  custom?: { handoff?: "joined" | "left"; agent?: string };
+  agent?: string; // a person at the bank wrote this message
+  id?: string; // pushed outbox messages only
+}
+
+/** One line of the conversation as the widget keeps and shows it. */
+export interface Entry extends BotMessage {
+  from: "user" | "bot";
+}
+
+export interface History {
+  messages: Entry[];
+  pushed_ids: string[];
+}
