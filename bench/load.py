@@ -23,7 +23,7 @@ not the expected step of the conversation), and each process's peak RSS
 a peak; psutil cannot read it on Linux) and CPU seconds, plus how much CPU
 other work on the machine used meanwhile.
 
-    python -m bench.load --customers 50 --minutes 3 --think 3 --servers 1,2
+    python -m bench.load --customers 50 --minutes 2 --think 3 --servers 1,2
 """
 from __future__ import annotations
 
@@ -87,6 +87,7 @@ class SimulatedCustomer:
     think: float
     deadline: float
     turns: List[Turn]
+    problems: List[str]  # failures between turns (a button that should be there is not)
     rng: random.Random = field(default_factory=random.Random)
     sender: str = ""
 
@@ -124,6 +125,15 @@ class SimulatedCustomer:
         await self.pause()
         return replies
 
+    def button(self, replies: list, containing: str = "") -> str:
+        """The payload of the first button whose title contains `containing`."""
+        for reply in replies:
+            for button in reply.get("buttons", []):
+                if containing in button["title"]:
+                    return button["payload"]
+        self.problems.append(f"no button {containing!r}")
+        raise Abandon("no button")
+
     def code_for(self, phone: str) -> str:
         lines = (self.workdir / "dev_sms.log").read_text(encoding="utf-8").splitlines()
         return [line.split()[1] for line in lines if line.startswith(phone + " ")][-1]
@@ -144,18 +154,17 @@ class SimulatedCustomer:
         await self.say("hours", *self.rng.choice(HOURS))
         await self.say("howto", self.rng.choice(HOWTO))
 
-        await self.say("booking", "我想预约去网点办业务", "网点")
+        await self.say("booking", "我想预约去网点办业务")  # asks the branch, or the service if the branch is known
         await self.say("booking", f'/inform{{"branch":"{self.rng.choice(BRANCHES)}"}}', "面签")
         await self.say("booking", '/inform{"service":"面签"}', "哪一天")
         slots = await self.say("booking", "明天", "还有这些时段")
-        await self.say("booking", slots[-1]["buttons"][0]["payload"], "手机")
+        await self.say("booking", self.button(slots), "手机")
         await self.say("booking", phone, "验证码已发送到")
         await self.say("booking", self.code_for(phone), "请确认")
         booked = await self.say("booking", "/affirm", "预约成功")
         reference = re.search(r"YY[A-Z0-9]{6}", json.dumps(booked, ensure_ascii=False)).group(0)
         listed = await self.say("booking", "帮我把预约取消掉", reference)
-        await self.say("booking", next(b["payload"] for r in listed for b in r.get("buttons", [])
-                                       if reference in b["title"]), "已为您取消")
+        await self.say("booking", self.button(listed, reference), "已为您取消")
 
         await self.say("deferral", "这个月的消费贷能晚点扣吗", "哪一笔贷款")
         await self.say("deferral", f"尾号{tail}", "几号")
@@ -164,8 +173,7 @@ class SimulatedCustomer:
         submitted = await self.say("deferral", "/affirm", "申请已提交")
         request = re.search(r"YQ[A-Z0-9]{6}", json.dumps(submitted, ensure_ascii=False)).group(0)
         status = await self.say("deferral", "我的申请批了没", request)
-        await self.say("deferral", next(b["payload"] for r in status for b in r.get("buttons", [])
-                                        if request in b["title"]), "已撤销")
+        await self.say("deferral", self.button(status, request), "已撤销")
 
     async def run(self, first_loop: int = 0, loops: Optional[int] = None) -> None:
         """Conversations until the time is up (or `loops` of them)."""
@@ -209,6 +217,7 @@ class Result:
     customers: int
     seconds: float
     turns: List[Turn]
+    problems: List[str]
     rss: Dict[str, float]
     cpu: Dict[str, float]
     others_cpu: float  # CPU seconds used meanwhile by processes not in the cluster
@@ -219,7 +228,7 @@ class Result:
 
     @property
     def errors(self) -> List[str]:
-        return [t.error for t in self.turns if t.error]
+        return [t.error for t in self.turns if t.error] + self.problems
 
 
 @dataclass
@@ -246,11 +255,16 @@ async def measure(servers: int, options: Options) -> Result:
             await asyncio.to_thread(cluster.start)
             timeout = ClientTimeout(total=30)
             async with ClientSession(timeout=timeout, connector=TCPConnector(limit=0)) as http:
+                problems: List[str] = []
+
                 def customer(index: int, turns: List[Turn], deadline: float, think: float) -> SimulatedCustomer:
                     return SimulatedCustomer(index, cluster.url, http, Path(workdir), engine, think, deadline, turns,
-                                             random.Random(index))
+                                             problems, random.Random(index))
                 warm_up: List[Turn] = []  # first turns load lazily-built parts of the model: not measured
                 await customer(99, warm_up, float("inf"), 0).run(loops=2)
+                failed = [t.error for t in warm_up if t.error] + problems
+                print(f"{servers} server(s) up; warm-up: {len(warm_up)} turns, failures: {failed[:3]}", flush=True)
+                problems.clear()
                 pids = cluster.pids()
                 cpu_before = {proc: cpu_jiffies(pid) for proc, pid in pids.items()}
                 machine_before = cpu_jiffies()
@@ -272,7 +286,7 @@ async def measure(servers: int, options: Options) -> Result:
             admin.dispose()
     setup = ("1 Rasa + 1 action server, direct" if servers == 1
              else f"{servers} Rasa + {servers} action servers behind the proxy")
-    return Result(setup, options.customers, seconds, turns, rss, cpu, max(others, 0.0))
+    return Result(setup, options.customers, seconds, turns, problems, rss, cpu, max(others, 0.0))
 
 
 def markdown(results: List[Result]) -> str:
@@ -317,7 +331,7 @@ def append_to_benchmarks(table: str, command: str) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description="Simulated customers on the REST channel, 1 server and 2.")
     parser.add_argument("--customers", type=int, default=50, help="concurrent customers (at most 98)")
-    parser.add_argument("--minutes", type=float, default=3.0, help="measured minutes per set-up")
+    parser.add_argument("--minutes", type=float, default=2.0, help="measured minutes per set-up")
     parser.add_argument("--think", type=float, default=3.0, help="mean think time between turns, seconds")
     parser.add_argument("--servers", default="1,2", help="set-ups to measure: Rasa server counts")
     parser.add_argument("--postgres", default=os.environ.get("TEST_POSTGRES_URL",

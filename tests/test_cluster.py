@@ -7,6 +7,7 @@ Monday 28 September 2026 as in the other HTTP tests.
 """
 from __future__ import annotations
 
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from bot.bank.booking import DEFAULT_CAPACITY
 from bot.ops.cluster import Cluster
 from tests.bankdb import postgres_available, scratch_postgres
 from tests.conftest import PINNED_NOW
@@ -100,7 +102,9 @@ def test_one_conversation_across_both_servers(cluster):
 
 def test_concurrent_conversations(cluster):
     client = ProxyClient(cluster.url, cluster.workdir)
-    customers = [PhoneCustomer(client, phone=f"1380013802{i}") for i in range(4)]
+    customers = [PhoneCustomer(client, phone=f"1380013802{i}") for i in range(3)]
+    # Everyone takes the first slot offered: with the booking above, 4 tickets.
+    assert 1 + len(customers) <= DEFAULT_CAPACITY
     with ThreadPoolExecutor(len(customers)) as pool:
         references = list(pool.map(lambda customer: book_tuesday_signing(customer, customer.phone), customers))
     assert set(client.upstreams) == set(cluster.rasa_upstreams)
@@ -117,4 +121,9 @@ def test_one_customer_typing_fast_on_both_servers_loses_nothing(cluster):
     with ThreadPoolExecutor(len(messages)) as pool:
         list(pool.map(lambda message: client.say(sender, message), messages))
     assert set(client.upstreams) == set(cluster.rasa_upstreams)
+    # A message queued behind the lock for longer than the channel's reply deadline
+    # was answered with an apology; Rasa still handles it, a little later.
+    deadline = time.monotonic() + 60
+    while len(user_turns(cluster, sender)) < len(messages) and time.monotonic() < deadline:
+        time.sleep(1)
     assert sorted(user_turns(cluster, sender)) == sorted(messages)

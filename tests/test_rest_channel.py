@@ -5,6 +5,8 @@ import uuid
 
 import pytest
 
+from tests.conversation import bank_rows
+
 pytestmark = pytest.mark.server
 
 
@@ -40,13 +42,16 @@ def test_parse_exposes_the_retrieval_key(stack):
     assert parse["response_selector"]["faq"]["response"]["intent_response_key"] == "faq/transfer_fee"
 
 
-def test_two_misses_in_a_row_get_the_menu_then_a_human_offer(stack):
+def test_two_misses_in_a_row_get_the_menu_then_a_person(stack):
+    bank_rows(stack, "UPDATE staff SET last_seen_at = NULL")   # no agent online (the clock is pinned)
     sender = new_sender()
     first = stack.say(sender, "🙏🙏🙏")
     assert "/book_appointment" in button_payloads(first)
     second = stack.say(sender, "今晚的足球比赛谁会赢")
-    assert "/request_human" in button_payloads(second)
-    assert "人工" in texts(second)
+    said = texts(second)
+    assert "转人工" in said
+    # With no agent online: a callback instead of a dead end.
+    assert "回电" in said and "400-830-9595" in said
 
 
 def test_an_understood_message_resets_the_fallback_count(stack):

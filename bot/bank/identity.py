@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.bank.codes import code_sender
 from bot.bank.models import ChannelLink, Customer, OneTimeCode
+from bot.clock import local
 
 CODE_TTL = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
@@ -81,7 +82,9 @@ def verify_code(session: Session, phone: str, code: str, channel: str, channel_u
         select(OneTimeCode).where(OneTimeCode.phone == phone, OneTimeCode.used.is_(False))
         .order_by(OneTimeCode.id.desc()).limit(1)
     ).scalar_one_or_none()
-    if pending is None or pending.expires_at.replace(tzinfo=None) <= when.replace(tzinfo=None):
+    # Compare as Shanghai time: PostgreSQL returns an aware time in its own zone
+    # (often UTC), SQLite the naive Shanghai wall-clock time it was given.
+    if pending is None or local(pending.expires_at) <= local(when):
         return Verification(False, "expired")
     if pending.attempts >= MAX_ATTEMPTS:
         return Verification(False, "too_many")

@@ -37,11 +37,13 @@ from bot.bank.profile import load_profile
 from bot.channels import wechat_xml
 from bot.channels.dedup import RetryStore, make_store
 from bot.channels.delivery import attach_delivery
+from bot.channels.guard import apology_text, guard
 from bot.channels.wechat_api import DEFAULT_API_BASE, WeChatApi
 from bot.channels.wechat_crypto import CryptoError, WeChatCipher, signature, signature_matches
 from bot.channels.wechat_xml import BadXml
 
 logger = logging.getLogger(__name__)
+GUARD_DEADLINE = 30.0
 
 CHANNEL = "wechat"
 MAX_AGE = 300  # seconds either side of our clock; older signed requests are replays
@@ -81,10 +83,6 @@ def welcome_text() -> str:
             "· 申请调整贷款还款日\n"
             "· 转接人工客服\n"
             f"直接发文字或语音告诉我您想办的事，也可以点下方菜单。急事请拨打24小时热线{bank.hotline}。")
-
-
-def apology_text() -> str:
-    return f"抱歉，系统刚才开了个小差，请稍后再发一次；急事请拨打24小时热线{load_profile().hotline}。"
 
 
 class Refused(Exception):
@@ -424,13 +422,24 @@ class WeChatInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
-                return await self._receive(request, on_new_message)
+                return await self._receive(request, self._guarded(on_new_message, request))
             except Refused as refusal:
                 return self._refuse(request, refusal)
 
         if self.config.app_id and self.config.app_secret:
             self._attach_pusher(webhook)
         return webhook
+
+    @staticmethod
+    def _guarded(on_new_message: OnNewMessage, request: Request) -> OnNewMessage:
+        """Rasa behind the channel guard: the rate limit, metrics, and an apology
+        when Rasa answers nothing. The guard's own deadline is long, because the
+        5-second rule (passive reply, else push later) is `_ask_rasa`'s job."""
+
+        async def handle(message: UserMessage) -> None:
+            await guard(on_new_message, message, agent=request.app.ctx.agent, deadline=GUARD_DEADLINE)
+
+        return handle
 
     def _refuse(self, request: Request, refusal: Refused) -> HTTPResponse:
         """Answer 403/400 with no detail; log why, unless start-up already said (no token)."""

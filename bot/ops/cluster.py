@@ -161,9 +161,10 @@ class Cluster:
             waits.append((f"http://127.0.0.1:{port}/health", process))
         for index, port in enumerate(self.rasa_ports, 1):
             process = self._spawn(f"rasa-{index}", [
-                str(BIN / "rasa"), "run", "--enable-api", "--auth-token", self.token, "--cors", "*",
+                str(BIN / "rasa"), "run", "--enable-api", f"--auth-token={self.token}", "--cors", "*",
                 "--port", str(port), "--model", str(ROOT / "models"),
                 "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(ENDPOINTS), *self._logging()])
+            # `=`: a generated token may start with "-", which argparse would take for an option.
             waits.append((f"http://127.0.0.1:{port}/status?token={self.token}", process))
         if self.proxy:
             args = [sys.executable, "-m", "bot.ops.proxy", "--port", str(self.port),

@@ -87,7 +87,8 @@ async def _relay_websocket(request: web.Request, client: ClientSession, server: 
     # aiohttp makes its own handshake headers for the upstream connection.
     handshake = ("sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions")
     async with client.ws_connect(target, headers=_headers(request.headers.items(), handshake)) as upstream:
-        downstream = web.WebSocketResponse(headers={"X-Upstream": name_of(server)})
+        downstream = web.WebSocketResponse()
+        downstream.headers["X-Upstream"] = name_of(server)
         await downstream.prepare(request)
 
         async def pipe(source, sink) -> None:
