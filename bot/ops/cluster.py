@@ -56,7 +56,7 @@ def ensure_database(url: str) -> None:
         admin.dispose()
 
 
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float) -> None:
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
     """Poll `url` until it answers 200; fail early if the process died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
