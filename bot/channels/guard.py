@@ -174,3 +174,13 @@ async def guard(on_new_message: OnNewMessage, message: UserMessage, *, agent: An
     finally:
         metrics.REPLY_SECONDS.labels(channel).observe(time.monotonic() - started)
         conversation_id.reset(token)
+
+
+def guarded(on_new_message: OnNewMessage, agent: Any, **options: Any) -> OnNewMessage:
+    """`on_new_message` behind `guard`, for a channel's request handler
+    (`options`: `deadline`, `on_late`, as for `guard`)."""
+
+    async def handle(message: UserMessage) -> Verdict:
+        return await guard(on_new_message, message, agent=agent, **options)
+
+    return handle

@@ -51,7 +51,7 @@ from bot.bank import outbox
 from bot.bank.db import transaction
 from bot.bank.outbox import OutboxItem
 from bot.channels.delivery import attach_delivery
-from bot.channels.guard import OnNewMessage, Verdict, guard
+from bot.channels.guard import OnNewMessage, Verdict, guard, guarded
 
 logger = logging.getLogger(__name__)
 
@@ -139,14 +139,14 @@ class CallbackRestInput(RestInput):
 
     def _guarded(self, on_new_message: OnNewMessage, request: Request) -> OnNewMessage:
         """`on_new_message` behind the guard, late answers queued for the callback URL."""
-        agent = request.app.ctx.agent
+        if not self.callback_url:
+            return guarded(on_new_message, request.app.ctx.agent)
 
         async def handle(message: UserMessage) -> Verdict:
             async def push_later(messages: List[Dict[str, Any]]) -> None:
                 await asyncio.to_thread(queue_late_answer, message.sender_id, messages)
 
-            return await guard(on_new_message, message, agent=agent,
-                               on_late=push_later if self.callback_url else None)
+            return await guard(on_new_message, message, agent=request.app.ctx.agent, on_late=push_later)
 
         return handle
 

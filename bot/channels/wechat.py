@@ -37,7 +37,7 @@ from bot.bank.profile import load_profile
 from bot.channels import wechat_xml
 from bot.channels.dedup import RetryStore, make_store
 from bot.channels.delivery import attach_delivery
-from bot.channels.guard import apology_text, guard
+from bot.channels.guard import apology_text, guarded
 from bot.channels.wechat_api import DEFAULT_API_BASE, WeChatApi
 from bot.channels.wechat_crypto import CryptoError, WeChatCipher, signature, signature_matches
 from bot.channels.wechat_xml import BadXml
@@ -422,24 +422,17 @@ class WeChatInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
-                return await self._receive(request, self._guarded(on_new_message, request))
+                # The guard brings the rate limit, metrics and an apology when Rasa
+                # answers nothing; its deadline is long, because the 5-second rule
+                # (passive reply, else push later) is `_ask_rasa`'s job.
+                handle = guarded(on_new_message, request.app.ctx.agent, deadline=GUARD_DEADLINE)
+                return await self._receive(request, handle)
             except Refused as refusal:
                 return self._refuse(request, refusal)
 
         if self.config.app_id and self.config.app_secret:
             self._attach_pusher(webhook)
         return webhook
-
-    @staticmethod
-    def _guarded(on_new_message: OnNewMessage, request: Request) -> OnNewMessage:
-        """Rasa behind the channel guard: the rate limit, metrics, and an apology
-        when Rasa answers nothing. The guard's own deadline is long, because the
-        5-second rule (passive reply, else push later) is `_ask_rasa`'s job."""
-
-        async def handle(message: UserMessage) -> None:
-            await guard(on_new_message, message, agent=request.app.ctx.agent, deadline=GUARD_DEADLINE)
-
-        return handle
 
     def _refuse(self, request: Request, refusal: Refused) -> HTTPResponse:
         """Answer 403/400 with no detail; log why, unless start-up already said (no token)."""
