@@ -134,6 +134,14 @@ class SimulatedCustomer:
         self.problems.append(f"no button {containing!r}")
         raise Abandon("no button")
 
+    def any_button(self, replies: list) -> str:
+        """The payload of a button picked at random, as customers pick different slots."""
+        buttons = [button["payload"] for reply in replies for button in reply.get("buttons", [])]
+        if not buttons:
+            self.problems.append("no buttons")
+            raise Abandon("no button")
+        return self.rng.choice(buttons)
+
     def code_for(self, phone: str) -> str:
         lines = (self.workdir / "dev_sms.log").read_text(encoding="utf-8").splitlines()
         return [line.split()[1] for line in lines if line.startswith(phone + " ")][-1]
@@ -158,7 +166,7 @@ class SimulatedCustomer:
         await self.say("booking", f'/inform{{"branch":"{self.rng.choice(BRANCHES)}"}}', "面签")
         await self.say("booking", '/inform{"service":"面签"}', "哪一天")
         slots = await self.say("booking", "明天", "还有这些时段")
-        await self.say("booking", self.button(slots), "手机")
+        await self.say("booking", self.any_button(slots), "手机")
         await self.say("booking", phone, "验证码已发送到")
         await self.say("booking", self.code_for(phone), "请确认")
         booked = await self.say("booking", "/affirm", "预约成功")
@@ -311,8 +319,9 @@ def markdown(results: List[Result]) -> str:
         spread = f"; answered by {dict(upstreams)}" if len(upstreams) > 1 else ""
         lines.append(f"- {r.setup}: {r.seconds:.0f} s measured; other work on the machine used "
                      f"{r.others_cpu:.0f} CPU s meanwhile{spread}.")
+        examples = {e.split(":")[0]: e for e in r.errors}
         for error, count in Counter(e.split(":")[0] for e in r.errors).most_common(5):
-            lines.append(f"  - error × {count}: {error}")
+            lines.append(f"  - error × {count}: {examples[error][:200]}")
     return "\n".join(lines)
 
 

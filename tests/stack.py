@@ -99,7 +99,7 @@ class Stack:
 
     def start_rasa(self) -> None:
         process = self._spawn(
-            [str(BIN / "rasa"), "run", "--enable-api", f"--auth-token={self.token}", "--port", str(self.rasa_port),
+            [sys.executable, "-m", "bot.serving", "run", "--enable-api", f"--auth-token={self.token}", "--port", str(self.rasa_port),
              "--model", str(ROOT / "models"), "--credentials", str(self._credentials_file()),
              "--endpoints", str(self._endpoints_file()), *self._logging_args()],
             "rasa.log",

@@ -65,6 +65,18 @@ def test_single_borrower_request_is_submitted(stack):
     assert request_row(stack, reference)[0][0] == "cancelled"
 
 
+def test_a_date_from_an_earlier_hours_question_is_not_taken_as_the_debit_day(stack):
+    customer = Customer(stack).says("福田支行10月1号开门吗")
+    assert "国庆节" in customer.text
+    customer.says("这个月的消费贷能晚点扣吗")
+    customer.says("13900139000")
+    customer.says(customer.latest_code())
+    customer.says("尾号4521")
+    assert "几号" in customer.text and "1号后" not in customer.text
+    customer.says("改到每月1号")   # said while the deferral is under way: taken
+    assert "改到每月1号后" in customer.text
+
+
 def test_a_staff_decision_reaches_the_customer_on_their_channel(stack, callback_sink, monkeypatch):
     customer = verified(stack, "消费贷扣款日能不能改一下", "13900139000")
     customer.says("尾号4521")

@@ -161,7 +161,7 @@ class Cluster:
             waits.append((f"http://127.0.0.1:{port}/health", process))
         for index, port in enumerate(self.rasa_ports, 1):
             process = self._spawn(f"rasa-{index}", [
-                str(BIN / "rasa"), "run", "--enable-api", f"--auth-token={self.token}", "--cors", "*",
+                sys.executable, "-m", "bot.serving", "run", "--enable-api", f"--auth-token={self.token}", "--cors", "*",
                 "--port", str(port), "--model", str(ROOT / "models"),
                 "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(ENDPOINTS), *self._logging()])
             # `=`: a generated token may start with "-", which argparse would take for an option.

@@ -1,0 +1,1 @@
+"""Running Rasa's server for the helpline: `python -m bot.serving run ...`."""

@@ -1,0 +1,65 @@
+"""The helpline's tracker store returns what Rasa's own SQL store returns."""
+import asyncio
+from pathlib import Path
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.tracker_store import UrlSQLTrackerStore
+
+DOMAIN = Domain.load("domain")
+
+
+def a_conversation_in_two_sessions(store: SQLTrackerStore) -> None:
+    """Two sessions, saved turn by turn as the Rasa server does."""
+    tracker = DialogueStateTracker.from_events("customer-1", [], DOMAIN.slots)
+    turns = [
+        [ActionExecuted("action_session_start", timestamp=1), SessionStarted(timestamp=2),
+         ActionExecuted("action_listen", timestamp=3), UserUttered("福田支行几点开门", timestamp=4),
+         SlotSet("branch", "福田支行", timestamp=5), BotUttered("福田支行今天9:00-17:00营业。", timestamp=6),
+         ActionExecuted("action_listen", timestamp=7)],
+        [ActionExecuted("action_session_start", timestamp=100), SessionStarted(timestamp=101),
+         SlotSet("branch", "福田支行", timestamp=102), ActionExecuted("action_listen", timestamp=103),
+         UserUttered("我想预约", timestamp=104)],
+    ]
+    for events in turns:
+        for event in events:
+            tracker.update(event)
+        asyncio.run(store.save(tracker))
+
+
+class RecordingBroker(EventBroker):
+    def __init__(self) -> None:
+        self.published = []
+
+    def publish(self, event: dict) -> None:
+        self.published.append(event)
+
+
+def test_the_event_broker_gets_each_new_event_once_as_from_rasas_store(tmp_path: Path) -> None:
+    ours, rasas = RecordingBroker(), RecordingBroker()
+    a_conversation_in_two_sessions(UrlSQLTrackerStore(DOMAIN, host=f"sqlite:///{tmp_path}/a.db", event_broker=ours))
+    a_conversation_in_two_sessions(SQLTrackerStore(DOMAIN, host=f"sqlite:///{tmp_path}/b.db", event_broker=rasas))
+    assert ours.published == rasas.published
+    said = [e["text"] for e in ours.published if e["event"] in ("user", "bot")]
+    assert said == ["福田支行几点开门", "福田支行今天9:00-17:00营业。", "我想预约"]
+
+
+def test_the_latest_session_and_the_full_history_match_rasas_store(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/trackers.db"
+    a_conversation_in_two_sessions(UrlSQLTrackerStore(DOMAIN, host=url))
+    ours, rasas = UrlSQLTrackerStore(DOMAIN, host=url), SQLTrackerStore(DOMAIN, host=url)
+
+    latest = asyncio.run(ours.retrieve("customer-1"))
+    assert [e.as_dict() for e in latest.events] == [e.as_dict() for e in asyncio.run(rasas.retrieve("customer-1")).events]
+    assert [e.type_name for e in latest.events] == ["session_started", "slot", "action", "user"]
+    assert latest.get_slot("branch") == "福田支行"
+
+    full = asyncio.run(ours.retrieve_full_tracker("customer-1"))
+    rasas_full = asyncio.run(rasas.retrieve_full_tracker("customer-1"))
+    assert [e.as_dict() for e in full.events] == [e.as_dict() for e in rasas_full.events]
+    assert sum(e.type_name == "session_started" for e in full.events) == 2
+    assert asyncio.run(ours.retrieve("nobody")) is None
