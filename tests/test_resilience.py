@@ -74,7 +74,8 @@ async def test_the_next_question_in_the_same_turn_does_not_repeat_the_apology(da
     assert dispatcher.messages == []
 
 
-async def test_a_hand_off_without_a_database_points_to_the_hotline(database_down):
+async def test_a_hand_off_without_a_database_points_to_the_hotline(database_down, monkeypatch):
+    monkeypatch.setenv("HELPLINE_NOW", "2026-09-28T09:30:00+08:00")  # agents' hours: the database is asked
     dispatcher = CollectingDispatcher()
     assert await ActionHandOff().run(dispatcher, tracker([{"event": "user", "text": "转人工"}]), DOMAIN) == []
     assert dispatcher.messages[-1]["text"] == busy_text()
