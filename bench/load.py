@@ -18,7 +18,10 @@ Monday (tomorrow is a working Tuesday, so bookings always find slots):
 
 Reported per set-up: per-turn latency (p50/p95/p99/max), throughput, errors
 (HTTP failures, timeouts, the channel guard's apology, or a reply that is
-not the expected step of the conversation), and each process's peak RSS
+not the expected step of the conversation), slot retakes (the bank's
+"someone just took this slot" answer, after which the customer picks
+another slot: correct behaviour, not an error), the Rasa servers' CPU time
+per turn, and each process's peak RSS
 (VmHWM from /proc: the kernel's own high-water mark, so no sampling can miss
 a peak; psutil cannot read it on Linux) and CPU seconds, plus how much CPU
 other work on the machine used meanwhile.
@@ -54,6 +57,7 @@ from bot.ops.cluster import ROOT, Cluster
 PINNED_NOW = "2026-09-28T09:30:00+08:00"
 TODAY = date(2026, 9, 28)
 APOLOGY = "系统刚才有点忙"
+SLOT_TAKEN = "约满了"  # another customer took the slot's last ticket a moment earlier
 HOURS = [("福田支行10月1号开门吗", "国庆节"), ("罗湖支行10月10号营业吗", "调休上班"),
          ("宝安支行10月1号开不开", "10:00-15:00"), ("福田支行现在开门了吗", "现在正在营业")]
 HOWTO = ["手机银行怎么转账", "忘记登录密码了怎么办", "手机银行转账限额是多少", "手机银行怎么开通"]
@@ -88,6 +92,7 @@ class SimulatedCustomer:
     deadline: float
     turns: List[Turn]
     problems: List[str]  # failures between turns (a button that should be there is not)
+    retakes: List[str]   # a slot taken by someone else just before: the customer picked another
     rng: random.Random = field(default_factory=random.Random)
     sender: str = ""
 
@@ -95,8 +100,8 @@ class SimulatedCustomer:
         if self.think:
             await asyncio.sleep(self.rng.uniform(0.5, 1.5) * self.think)
 
-    async def say(self, kind: str, message: str, expect: str = "") -> list:
-        """One timed turn; raises Abandon if it failed or was not what this step expects."""
+    async def say(self, kind: str, message: str, *expect: str) -> list:
+        """One timed turn; raises Abandon if it failed or the reply holds none of `expect`."""
         if time.monotonic() >= self.deadline:
             raise TimeUp
         started = time.monotonic()
@@ -117,7 +122,7 @@ class SimulatedCustomer:
         said = json.dumps(replies, ensure_ascii=False)
         if error is None and APOLOGY in said:
             error = "apology"
-        elif error is None and (not replies or expect not in said):
+        elif error is None and (not replies or not any(marker in said for marker in expect or ("",))):
             error = f"unexpected reply to {message!r}: {said[:120]}"
         self.turns.append(Turn(kind, seconds, error, upstream))
         if error:
@@ -125,22 +130,15 @@ class SimulatedCustomer:
         await self.pause()
         return replies
 
-    def button(self, replies: list, containing: str = "") -> str:
-        """The payload of the first button whose title contains `containing`."""
-        for reply in replies:
-            for button in reply.get("buttons", []):
-                if containing in button["title"]:
-                    return button["payload"]
-        self.problems.append(f"no button {containing!r}")
-        raise Abandon("no button")
-
-    def any_button(self, replies: list) -> str:
-        """The payload of a button picked at random, as customers pick different slots."""
-        buttons = [button["payload"] for reply in replies for button in reply.get("buttons", [])]
-        if not buttons:
-            self.problems.append("no buttons")
+    def button(self, replies: list, containing: str = "", at_random: bool = False) -> str:
+        """The payload of the first button whose title contains `containing`, or of a random one
+        (customers pick different slots)."""
+        payloads = [button["payload"] for reply in replies for button in reply.get("buttons", [])
+                    if containing in button["title"]]
+        if not payloads:
+            self.problems.append(f"no button {containing!r}")
             raise Abandon("no button")
-        return self.rng.choice(buttons)
+        return self.rng.choice(payloads) if at_random else payloads[0]
 
     def code_for(self, phone: str) -> str:
         lines = (self.workdir / "dev_sms.log").read_text(encoding="utf-8").splitlines()
@@ -155,6 +153,30 @@ class SimulatedCustomer:
                              status="active"))
         return contract[-4:]
 
+    async def book(self, offered: list, phone: str) -> list:
+        """Take one of the offered slots and see the booking through, as a customer would.
+
+        When other customers took the last ticket of that slot first, the
+        bank says so and offers other slots: the customer picks again
+        (counted in `retakes`, not as an error).
+        """
+        replies = await self.say("booking", self.button(offered, at_random=True), "手机", "请确认", SLOT_TAKEN)
+        for _ in range(8):
+            said = json.dumps(replies, ensure_ascii=False)
+            if "预约成功" in said:
+                return replies
+            if SLOT_TAKEN in said:
+                self.retakes.append(self.sender)
+                replies = await self.say("booking", self.button(replies, at_random=True), "手机", "请确认", SLOT_TAKEN)
+            elif "请确认" in said:
+                replies = await self.say("booking", "/affirm", "预约成功", SLOT_TAKEN)
+            elif "验证码已发送到" in said:
+                replies = await self.say("booking", self.code_for(phone), "请确认")
+            else:
+                replies = await self.say("booking", phone, "验证码已发送到")
+        self.problems.append("booking did not finish after 8 steps")
+        raise Abandon("booking did not finish")
+
     async def conversation(self, loop: int) -> None:
         phone = f"15{self.index:03d}{loop:06d}"
         tail = await asyncio.to_thread(self.new_loan, phone, loop)
@@ -166,10 +188,7 @@ class SimulatedCustomer:
         await self.say("booking", f'/inform{{"branch":"{self.rng.choice(BRANCHES)}"}}', "面签")
         await self.say("booking", '/inform{"service":"面签"}', "哪一天")
         slots = await self.say("booking", "明天", "还有这些时段")
-        await self.say("booking", self.any_button(slots), "手机")
-        await self.say("booking", phone, "验证码已发送到")
-        await self.say("booking", self.code_for(phone), "请确认")
-        booked = await self.say("booking", "/affirm", "预约成功")
+        booked = await self.book(slots, phone)
         reference = re.search(r"YY[A-Z0-9]{6}", json.dumps(booked, ensure_ascii=False)).group(0)
         listed = await self.say("booking", "帮我把预约取消掉", reference)
         await self.say("booking", self.button(listed, reference), "已为您取消")
@@ -226,6 +245,7 @@ class Result:
     seconds: float
     turns: List[Turn]
     problems: List[str]
+    retakes: List[str]
     rss: Dict[str, float]
     cpu: Dict[str, float]
     others_cpu: float  # CPU seconds used meanwhile by processes not in the cluster
@@ -237,6 +257,11 @@ class Result:
     @property
     def errors(self) -> List[str]:
         return [t.error for t in self.turns if t.error] + self.problems
+
+    @property
+    def rasa_cpu_ms_per_turn(self) -> float:
+        """CPU time of all Rasa servers together, per customer turn."""
+        return 1000 * sum(s for proc, s in self.cpu.items() if proc.startswith("rasa")) / max(len(self.turns), 1)
 
 
 @dataclass
@@ -264,15 +289,17 @@ async def measure(servers: int, options: Options) -> Result:
             timeout = ClientTimeout(total=30)
             async with ClientSession(timeout=timeout, connector=TCPConnector(limit=0)) as http:
                 problems: List[str] = []
+                retakes: List[str] = []
 
                 def customer(index: int, turns: List[Turn], deadline: float, think: float) -> SimulatedCustomer:
                     return SimulatedCustomer(index, cluster.url, http, Path(workdir), engine, think, deadline, turns,
-                                             problems, random.Random(index))
+                                             problems, retakes, random.Random(index))
                 warm_up: List[Turn] = []  # first turns load lazily-built parts of the model: not measured
                 await customer(99, warm_up, float("inf"), 0).run(loops=2)
                 failed = [t.error for t in warm_up if t.error] + problems
                 print(f"{servers} server(s) up; warm-up: {len(warm_up)} turns, failures: {failed[:3]}", flush=True)
                 problems.clear()
+                retakes.clear()
                 pids = cluster.pids()
                 cpu_before = {proc: cpu_jiffies(pid) for proc, pid in pids.items()}
                 machine_before = cpu_jiffies()
@@ -294,19 +321,20 @@ async def measure(servers: int, options: Options) -> Result:
             admin.dispose()
     setup = ("1 Rasa + 1 action server, direct" if servers == 1
              else f"{servers} Rasa + {servers} action servers behind the proxy")
-    return Result(setup, options.customers, seconds, turns, problems, rss, cpu, max(others, 0.0))
+    return Result(setup, options.customers, seconds, turns, problems, retakes, rss, cpu, max(others, 0.0))
 
 
 def markdown(results: List[Result]) -> str:
     """The summary table, a per-step latency table and the errors."""
-    lines = ["| set-up | customers | turns | turns/s | p50 ms | p95 ms | p99 ms | max ms | errors "
-             "| peak RSS MiB | CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| set-up | customers | turns | turns/s | p50 ms | p95 ms | p99 ms | max ms | errors | slot retakes "
+             "| Rasa CPU ms/turn | peak RSS MiB | CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         rss = ", ".join(f"{proc} {mib:.0f}" for proc, mib in r.rss.items())
         cpu = ", ".join(f"{proc} {seconds:.0f}" for proc, seconds in r.cpu.items())
         lines.append(f"| {r.setup} | {r.customers} | {len(r.turns)} | {len(r.turns) / r.seconds:.1f} "
                      f"| {r.latency_ms(0.5):.0f} | {r.latency_ms(0.95):.0f} | {r.latency_ms(0.99):.0f} "
-                     f"| {r.latency_ms(1.0):.0f} | {len(r.errors)} | {rss} | {cpu} |")
+                     f"| {r.latency_ms(1.0):.0f} | {len(r.errors)} | {len(r.retakes)} "
+                     f"| {r.rasa_cpu_ms_per_turn:.1f} | {rss} | {cpu} |")
     lines += ["", "| set-up | step | turns | p50 ms | p95 ms | p99 ms |", "|---|---|---|---|---|---|"]
     for r in results:
         for kind in ("hours", "howto", "booking", "deferral"):
