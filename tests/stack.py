@@ -63,6 +63,7 @@ class Stack:
         path.write_text(
             "action_endpoint:\n"
             f"  url: http://127.0.0.1:{self.actions_port}/webhook\n"
+            "  enable_selective_domain: true\n"
             "tracker_store:\n"
             "  type: bot.tracker_store.UrlSQLTrackerStore\n"
             "event_broker:\n"

@@ -42,6 +42,15 @@ def test_parse_exposes_the_retrieval_key(stack):
     assert parse["response_selector"]["faq"]["response"]["intent_response_key"] == "faq/transfer_fee"
 
 
+def test_only_the_selector_of_the_classified_retrieval_intent_answers(stack):
+    howto = stack.parse("手机银行怎么开通")["response_selector"]
+    assert howto["howto"]["response"]["intent_response_key"] == "howto/register_mobile_banking"
+    assert "faq" not in howto
+    hours = stack.parse("福田支行周六开门吗")
+    assert hours["intent"]["name"] == "ask_opening_hours"
+    assert hours["response_selector"] == {"all_retrieval_intents": ["faq", "howto"]}
+
+
 def test_two_misses_in_a_row_get_the_menu_then_a_person(stack):
     bank_rows(stack, "UPDATE staff SET last_seen_at = NULL")   # no agent online (the clock is pinned)
     sender = new_sender()

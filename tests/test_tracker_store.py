@@ -1,16 +1,36 @@
-"""The helpline's tracker store returns what Rasa's own SQL store returns."""
+"""The helpline's tracker store returns what Rasa's own SQL store returns, on SQLite and PostgreSQL."""
 import asyncio
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Callable
 
+import pytest
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import create_engine, text
 
 from bot.tracker_store import UrlSQLTrackerStore
+from tests.bankdb import postgres_available, scratch_postgres
 
 DOMAIN = Domain.load("domain")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_database(request, tmp_path: Path) -> Callable[[], str]:
+    """Makes empty databases of one kind; returns their URLs."""
+    if request.param == "postgresql" and not postgres_available():
+        pytest.skip("PostgreSQL is not running (.ci/run starts it)")
+    with ExitStack() as databases:
+        names = iter(range(10))
+
+        def new() -> str:
+            if request.param == "sqlite":
+                return f"sqlite:///{tmp_path}/{next(names)}.db"
+            return databases.enter_context(scratch_postgres())
+        yield new
 
 
 def a_conversation_in_two_sessions(store: SQLTrackerStore) -> None:
@@ -39,17 +59,17 @@ class RecordingBroker(EventBroker):
         self.published.append(event)
 
 
-def test_the_event_broker_gets_each_new_event_once_as_from_rasas_store(tmp_path: Path) -> None:
+def test_the_event_broker_gets_each_new_event_once_as_from_rasas_store(new_database) -> None:
     ours, rasas = RecordingBroker(), RecordingBroker()
-    a_conversation_in_two_sessions(UrlSQLTrackerStore(DOMAIN, host=f"sqlite:///{tmp_path}/a.db", event_broker=ours))
-    a_conversation_in_two_sessions(SQLTrackerStore(DOMAIN, host=f"sqlite:///{tmp_path}/b.db", event_broker=rasas))
+    a_conversation_in_two_sessions(UrlSQLTrackerStore(DOMAIN, host=new_database(), event_broker=ours))
+    a_conversation_in_two_sessions(SQLTrackerStore(DOMAIN, host=new_database(), event_broker=rasas))
     assert ours.published == rasas.published
     said = [e["text"] for e in ours.published if e["event"] in ("user", "bot")]
     assert said == ["福田支行几点开门", "福田支行今天9:00-17:00营业。", "我想预约"]
 
 
-def test_the_latest_session_and_the_full_history_match_rasas_store(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/trackers.db"
+def test_the_latest_session_and_the_full_history_match_rasas_store(new_database) -> None:
+    url = new_database()
     a_conversation_in_two_sessions(UrlSQLTrackerStore(DOMAIN, host=url))
     ours, rasas = UrlSQLTrackerStore(DOMAIN, host=url), SQLTrackerStore(DOMAIN, host=url)
 
@@ -63,3 +83,22 @@ def test_the_latest_session_and_the_full_history_match_rasas_store(tmp_path: Pat
     assert [e.as_dict() for e in full.events] == [e.as_dict() for e in rasas_full.events]
     assert sum(e.type_name == "session_started" for e in full.events) == 2
     assert asyncio.run(ours.retrieve("nobody")) is None
+
+
+def stored_rows(url: str) -> list:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(
+                "SELECT sender_id, type_name, timestamp, intent_name, action_name, data FROM events ORDER BY id"))]
+    finally:
+        engine.dispose()
+
+
+def test_the_stored_rows_are_rasas(new_database) -> None:
+    ours, rasas = new_database(), new_database()
+    a_conversation_in_two_sessions(UrlSQLTrackerStore(DOMAIN, host=ours))
+    a_conversation_in_two_sessions(SQLTrackerStore(DOMAIN, host=rasas))
+    rows = stored_rows(ours)
+    assert rows == stored_rows(rasas)
+    assert [row[1] for row in rows].count("user") == 2

@@ -3,15 +3,17 @@
     python -m bot.serving run --enable-api ...   # same arguments as `rasa run`
 
 Only speed changes are installed (see the modules of this package); a
-plain `rasa run` behaves the same, more slowly.
+plain `rasa run` gives the same answers, more slowly.
 """
 import sys
 
 from rasa.__main__ import main
 
-from bot.serving import action_results
+from bot.serving import action_results, event_types, graph_runner
 
 if __name__ == "__main__":
     action_results.install()
+    event_types.install()
+    graph_runner.install()
     sys.argv[0] = "rasa"
     main()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Dict
 
-from jsonschema import ValidationError, validators
+from jsonschema import validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
@@ -32,7 +32,6 @@ def validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
     error = best_match(_validator().iter_errors(result))
     if error is None:
         return True
-    assert isinstance(error, ValidationError)
     error.message += (". Failed to validate Action server response from API, make sure your response from "
                       f"the Action endpoint is valid. For more information about the format visit "
                       f"{DOCS_BASE_URL}/custom-actions")
