@@ -24,11 +24,12 @@ class RetrievalIntentSelector(ResponseSelector):
     """
 
     def process(self, messages: List[Message]) -> List[Message]:
-        ours = [message for message in messages if self._selects_for(message)]
-        super().process(ours)
+        ours, others = [], []
         for message in messages:
-            if not self._selects_for(message):
-                self._list_retrieval_intents(message)
+            (ours if self._selects_for(message) else others).append(message)
+        super().process(ours)
+        for message in others:
+            self._list_retrieval_intents(message)
         return messages
 
     def _selects_for(self, message: Message) -> bool:
