@@ -8,7 +8,12 @@ PY          := $(VENV)/bin/python
 RASA        := $(VENV)/bin/rasa
 DEPS_STAMP  := $(VENV)/.deps-installed
 MODEL_STAMP := models/.trained
-TRAIN_INPUTS := config.yml $(shell find data domain bot/nlu -type f \( -name '*.yml' -o -name '*.py' -o -name '*.txt' \) 2>/dev/null)
+# Written before training, not committed: the bank's names from the bank profile
+# (bot/bank/vocabulary.py) and the knowledge base's questions for `ask_question`
+# (bot/bank/knowledge/training_data.py).
+VOCABULARY  := data/nlu/bank_vocabulary.yml
+KNOWLEDGE   := data/nlu/knowledge.yml
+TRAIN_INPUTS := config.yml $(VOCABULARY) $(KNOWLEDGE) $(shell find data domain bot/nlu -type f \( -name '*.yml' -o -name '*.py' -o -name '*.txt' \) 2>/dev/null)
 
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
@@ -39,6 +44,12 @@ $(DEPS_STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.t
 	@mkdir -p var
 	@touch $@
 
+$(VOCABULARY): $(DEPS_STAMP) bot/bank/demo_bank.yml bot/bank/vocabulary.py
+	$(PY) -m bot.bank.vocabulary
+
+$(KNOWLEDGE): $(DEPS_STAMP) bot/bank/knowledge/demo_knowledge.yml bot/bank/knowledge/training_data.py
+	$(PY) -m bot.bank.knowledge.training_data
+
 # Retrain only when no model is newer than the training inputs. The stamp
 # carries the time training started, so edits made during training count.
 $(MODEL_STAMP): $(DEPS_STAMP) $(TRAIN_INPUTS)
@@ -48,7 +59,7 @@ $(MODEL_STAMP): $(DEPS_STAMP) $(TRAIN_INPUTS)
 	@mv models/.training-started $@
 
 train: deps
-	@rm -f $(MODEL_STAMP)
+	@rm -f $(MODEL_STAMP) $(KNOWLEDGE)
 	@$(MAKE) --no-print-directory $(MODEL_STAMP)
 
 run: setup
@@ -56,6 +67,7 @@ run: setup
 
 test: setup
 	$(VENV)/bin/ruff check --select F,E9 bot actions tests bench
+	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings
 	$(PY) -m pytest
 
 seed: deps

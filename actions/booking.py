@@ -6,14 +6,14 @@ The rules (quotas, one active booking per service, atomic tickets) live in
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import buttons, entity_day, entity_moment, latest_entity, say_day, say_time
+from actions.common import buttons, entity_day, entity_moment, latest_entity
 from actions.hours import describe_hours, next_opening
 from actions.identity import (
     IdentityValidation,
@@ -24,11 +24,14 @@ from actions.identity import (
     without_identity_when_verified,
 )
 from actions.resilience import database_guarded
-from bot.bank import booking as bookings
+from bot.bank.booking import lifecycle as bookings
+from bot.bank.capacity import slots as tickets
+from bot.bank.capacity.models import Slot
 from bot.bank.db import transaction
-from bot.bank.hours import all_branches, find_branch, hours_on
-from bot.bank.models import Slot
+from bot.bank.formatting import chinese_date, hm
+from bot.bank.hours.timetable import all_branches, find_branch, hours_on
 from bot.bank.profile import load_profile
+from bot.bank.refusals import Refusal
 from bot.clock import now
 
 FORM_SLOTS = ("booking_day", "booking_slot", "booking_confirmed", "booking_ref", "party")
@@ -43,13 +46,13 @@ def service_names() -> List[str]:
 
 def describe_booking(view: bookings.BookingView, today: date) -> str:
     who = "" if view.party == bookings.SELF else f"（{view.party}）"
-    return (f"{view.branch_name} · {view.service}{who} · {say_day(view.day, today)} "
-            f"{say_time(view.starts_at)}-{say_time(view.ends_at)} · 预约号 {view.reference}")
+    return (f"{view.branch_name} · {view.service}{who} · {chinese_date(view.day, today)} "
+            f"{hm(view.starts_at)}-{hm(view.ends_at)} · 预约号 {view.reference}")
 
 
-def slot_buttons(slots: List[bookings.SlotView], today: date, intent: str = "inform") -> List[dict]:
+def slot_buttons(slots: List[tickets.SlotView], today: date, intent: str = "inform") -> List[dict]:
     return buttons(
-        (f"{say_day(s.day, today)} {say_time(s.starts_at)}（余{s.left}）", f'/{intent}{{"slot_id":"{s.id}"}}')
+        (f"{chinese_date(s.day, today)} {hm(s.starts_at)}（余{s.left}）", f'/{intent}{{"slot_id":"{s.id}"}}')
         for s in slots[:MAX_SLOT_BUTTONS]
     )
 
@@ -59,7 +62,7 @@ def own_slot_ids(session, tracker: Tracker) -> set:
     if not tracker.get_slot("party"):
         return set()
     customer = customer_in(session, tracker)
-    return {b.slot_id for b in bookings.active_bookings(session, customer.id)} if customer else set()
+    return bookings.held_slot_ids(session, customer.id if customer else None)
 
 
 def reset_form_slots() -> List[EventType]:
@@ -101,9 +104,9 @@ class BookingSlotChecks:
             dispatcher.utter_message(text="这个日期我没读懂，或者日历上没有这一天。可以说“明天”“下周三”或“12月3号”。")
             return {"booking_day": None}
         if day < today:
-            dispatcher.utter_message(text=f"{say_day(day, today)}已经过去了，请选今天或以后的日子。")
+            dispatcher.utter_message(text=f"{chinese_date(day, today)}已经过去了，请选今天或以后的日子。")
             return {"booking_day": None}
-        if day > today + timedelta(days=bookings.BOOKING_HORIZON_DAYS - 1):
+        if day > tickets.bookable_until(today):
             dispatcher.utter_message(text="目前只能预约两周以内的时段，请选近一点的日子。")
             return {"booking_day": None}
         with transaction() as session:
@@ -115,13 +118,13 @@ class BookingSlotChecks:
                 text = describe_hours(hours, today)
                 upcoming = next_opening(session, hours)
                 if upcoming:
-                    text += f"最近营业的是{say_day(upcoming.day, today)}。"
+                    text += f"最近营业的是{chinese_date(upcoming.day, today)}。"
                 dispatcher.utter_message(text=text + "换一天可以吗？")
                 return {"booking_day": None}
-            if service and not bookings.free_slots(session, branch, service, day, now()):
-                alternatives = bookings.next_free_slots(session, branch, service, day, now())
+            if service and not tickets.free_slots(session, branch, service, day, now()):
+                alternatives = tickets.next_free_slots(session, branch, service, day, now())
                 dispatcher.utter_message(
-                    text=f"{say_day(day, today)}{branch.name}的{service}号已经约满了。" +
+                    text=f"{chinese_date(day, today)}{branch.name}的{service}号已经约满了。" +
                          ("下面这些时段还有号：" if alternatives else "两周内都约满了，建议换个网点。"),
                     buttons=slot_buttons(alternatives, today),
                 )
@@ -147,8 +150,8 @@ class BookingSlotChecks:
     def _slot_at_time(self, clock: str, dispatcher, tracker: Tracker, session) -> Dict[Text, Any]:
         branch, service = self._branch_and_service(tracker, session)
         day = date.fromisoformat(tracker.get_slot("booking_day"))
-        free = bookings.free_slots(session, branch, service, day, now())
-        match = next((s for s in free if say_time(s.starts_at) <= clock < say_time(s.ends_at)), None)
+        free = tickets.free_slots(session, branch, service, day, now())
+        match = next((s for s in free if hm(s.starts_at) <= clock < hm(s.ends_at)), None)
         if match:
             return {"booking_slot": str(match.id)}
         dispatcher.utter_message(text=f"{clock}这个时段没有号了，请从还有号的时段里选一个。")
@@ -241,11 +244,11 @@ class ActionAskBookingSlot(Action):
             service = tracker.get_slot("service")
             day = date.fromisoformat(tracker.get_slot("booking_day"))
             taken = own_slot_ids(session, tracker)
-            free = [s for s in bookings.free_slots(session, branch, service, day, moment) if s.id not in taken]
+            free = [s for s in tickets.free_slots(session, branch, service, day, moment) if s.id not in taken]
             if free:
-                text = f"{say_day(day, today)}{branch.name}还有这些时段可以约，请选一个："
+                text = f"{chinese_date(day, today)}{branch.name}还有这些时段可以约，请选一个："
             else:
-                free = bookings.next_free_slots(session, branch, service, day, moment)
+                free = tickets.next_free_slots(session, branch, service, day, moment)
                 text = "那天的号约满了，最近还有号的时段：" if free else "两周内都约满了，抱歉。"
         dispatcher.utter_message(text=text, buttons=slot_buttons(free, today))
         return []
@@ -261,8 +264,8 @@ class ActionAskBookingConfirmed(Action):
         with transaction() as session:
             slot = session.get(Slot, int(tracker.get_slot("booking_slot")))
             branch = find_branch(session, slot.branch_id)
-            summary = (f"{branch.name}（{branch.address}）\n{slot.service} · {say_day(slot.day, today)} "
-                       f"{say_time(slot.starts_at)}-{say_time(slot.ends_at)}")
+            summary = (f"{branch.name}（{branch.address}）\n{slot.service} · {chinese_date(slot.day, today)} "
+                       f"{hm(slot.starts_at)}-{hm(slot.ends_at)}")
         party = tracker.get_slot("party")
         goal = "改到" if tracker.get_slot("booking_goal") == "reschedule" else f"为{party or '您'}预约"
         dispatcher.utter_message(
@@ -289,8 +292,8 @@ class ActionSubmitBooking(Action):
                 view = bookings.book(session, customer_id, int(tracker.get_slot("booking_slot")),
                                      channel_of(tracker), moment,
                                      party=tracker.get_slot("party") or bookings.SELF)
-        except bookings.BookingError as error:
-            self._explain(dispatcher, tracker, error.reason)
+        except Refusal as error:
+            self._explain(dispatcher, tracker, error.code)
             return reset_form_slots()
         if view.created:
             dispatcher.utter_message(
@@ -311,7 +314,7 @@ class ActionSubmitBooking(Action):
         if reason == "full":
             with transaction() as session:
                 branch = find_branch(session, tracker.get_slot("branch") or "")
-                alternatives = bookings.next_free_slots(
+                alternatives = tickets.next_free_slots(
                     session, branch, tracker.get_slot("service"), moment.date(), moment)
             dispatcher.utter_message(
                 text="真不巧，这个时段的号刚刚被约满了。下面这些还有号，点一下就能约：",
@@ -401,9 +404,9 @@ class ActionSubmitManageBooking(Action):
                     text = "好的，预约保持不变。"
                 else:
                     text = self._list(session, customer_id, moment.date())
-        except bookings.BookingError as error:
+        except Refusal as error:
             text = {"full": "新时段刚刚约满了，原来的预约保持不变。可以再说一次“改预约时间”换一个。",
-                    "not_found": "没有找到这个预约，可能已经取消了。"}.get(error.reason, "这个时段已经过了，原来的预约保持不变。")
+                    "not_found": "没有找到这个预约，可能已经取消了。"}.get(error.code, "这个时段已经过了，原来的预约保持不变。")
         dispatcher.utter_message(text=text)
         return [*reset_form_slots(), SlotSet("booking_goal", None)]
 

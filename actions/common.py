@@ -1,15 +1,12 @@
-"""Small helpers every action shares: entity values, dates, Chinese wording."""
+"""Small helpers every action shares: entity values from the latest message, and buttons."""
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any, Iterable, List, Optional
 
 from rasa_sdk import Tracker
 
 from bot.clock import SHANGHAI
-
-WEEKDAY_NAMES = "一二三四五六日"
-
 
 def latest_entity(tracker: Tracker, name: str) -> Optional[Any]:
     """The first value of an entity in the customer's latest message."""
@@ -46,17 +43,6 @@ def entity_moment(tracker: Tracker) -> Optional[datetime]:
     if (entity.get("additional_info") or {}).get("grain") == "day":
         return None
     return _shanghai(entity["value"])
-
-
-def say_day(day: date, today: date) -> str:
-    """11月28日（周六）, with 今天/明天/后天 when it is close."""
-    label = f"{day.month}月{day.day}日（周{WEEKDAY_NAMES[day.weekday()]}）"
-    relative = {0: "今天", 1: "明天", 2: "后天"}.get((day - today).days)
-    return f"{relative}{label}" if relative else label
-
-
-def say_time(moment: time) -> str:
-    return moment.strftime("%H:%M")
 
 
 def buttons(pairs: Iterable[tuple]) -> List[dict]:

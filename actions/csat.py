@@ -1,7 +1,8 @@
-"""The satisfaction question and its answer (rules in bot/bank/csat.py)."""
+"""The satisfaction question and its answer (rules in bot/bank/csat/surveys.py)."""
 from __future__ import annotations
 
-from typing import List, Text
+import re
+from typing import List, Optional, Text
 
 from rasa_sdk import Action
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -9,9 +10,26 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from actions.common import latest_entity
 from actions.identity import channel_of, customer_id_for
 from actions.resilience import database_guarded
-from bot.bank import csat
+from bot.bank.csat import surveys
+from bot.bank.db import transaction
+from bot.clock import now
+from bot.nlu.normalise import normalise
 
 LOW_SCORE = 3
+NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
+# Longer phrases first where one contains another (不满意 before 满意).
+SCORE_WORDS = (("不满意", 1), ("不太满意", 2), ("差评", 1), ("很差", 1), ("太差", 1), ("不太行", 2),
+               ("一般", 3), ("还行", 3), ("凑合", 3), ("马马虎虎", 3), ("还可以", 4),
+               ("满分", 5), ("好评", 5), ("满意", 5), ("很好", 5))
+
+
+def score_from(value: Optional[str]) -> Optional[int]:
+    """1-5 from a button's entity or the customer's own words (五分, 4分, 还行, 差评)."""
+    text = normalise(str(value or "")).strip()
+    digit = re.search(r"([1-5一二三四五两])\s*分", text) or re.fullmatch(r"([1-5])", text)
+    if digit:
+        return NUMERALS.get(digit.group(1)) or int(digit.group(1))
+    return next((score for word, score in SCORE_WORDS if word in text), None)
 
 
 @database_guarded
@@ -22,8 +40,11 @@ class ActionAskCsat(Action):
         return "action_ask_csat"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        if csat.ask(tracker.sender_id, channel_of(tracker), customer_id_for(tracker)):
-            message = csat.question()
+        customer_id = customer_id_for(tracker)
+        with transaction() as session:
+            asked = surveys.ask(session, tracker.sender_id, channel_of(tracker), customer_id, at=now())
+        if asked:
+            message = surveys.question()
             dispatcher.utter_message(text=message["text"], buttons=message["buttons"])
         return []
 
@@ -36,8 +57,11 @@ class ActionRecordCsat(Action):
         return "action_record_csat"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        score = csat.score_from(latest_entity(tracker, "csat_score") or tracker.latest_message.get("text"))
-        if score is None or not csat.record_score(tracker.sender_id, score):
+        score = score_from(latest_entity(tracker, "csat_score") or tracker.latest_message.get("text"))
+        if score is not None:
+            with transaction() as session:
+                recorded = surveys.record_score(session, tracker.sender_id, score, at=now())
+        if score is None or not recorded:
             dispatcher.utter_message(text="谢谢您的反馈！还有什么需要帮忙的，随时告诉我。")
             return []
         if score <= LOW_SCORE:   # the form asks (utter_ask_csat_comment)
@@ -52,6 +76,7 @@ class ActionRecordCsatComment(Action):
         return "action_record_csat_comment"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        csat.record_comment(tracker.sender_id, tracker.get_slot("csat_comment") or "")
+        with transaction() as session:
+            surveys.record_comment(session, tracker.sender_id, tracker.get_slot("csat_comment") or "", at=now())
         dispatcher.utter_message(text="收到，谢谢您告诉我们，我们会认真改进。")
         return [SlotSet("csat_comment", None)]

@@ -16,9 +16,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import buttons, entity_day, latest_entity
 from actions.identity import IdentityValidation, channel_of, customer_in, without_identity_when_verified
 from actions.resilience import database_guarded
-from bot.bank import deferral
+from bot.bank.customers.models import Customer
 from bot.bank.db import transaction
-from bot.bank.models import Customer
+from bot.bank.debit_day import applications as deferral
+from bot.bank.formatting import month_day
+from bot.bank.refusals import Refusal
 from bot.bank.profile import load_profile
 from bot.clock import now
 
@@ -32,10 +34,6 @@ REFUSALS = {
     "earlier": "新的扣款日不能让这一期提前或落到已经过去的日子，请选一个更晚的日子。",
     "loan_closed": "这笔贷款已经结清或不在还款期，不需要改扣款日。",
 }
-
-
-def say_date(day: date) -> str:
-    return f"{day.month}月{day.day}日"
 
 
 def the_customer(session, tracker: Tracker) -> Optional[Customer]:
@@ -52,7 +50,7 @@ def describe_request(view: deferral.RequestView) -> str:
         "cancelled": "已撤销",
     }.get(view.status, view.status)
     text = (f"{view.reference}：{view.product}尾号{view.contract_no[-4:]}，扣款日改到每月{view.requested_day}号，"
-            f"下一期从{say_date(view.current_due)}顺延到{say_date(view.new_due)}。状态：{status}。")
+            f"下一期从{month_day(view.current_due)}顺延到{month_day(view.new_due)}。状态：{status}。")
     if view.missing:
         people = "、".join(f"{c.name}（{c.phone}）" for c in view.missing)
         text += f"还需要{people}接听我们的录音确认电话。"
@@ -66,7 +64,9 @@ class ActionDeferralIntro(Action):
         return "action_deferral_intro"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        hardship = bool(HARDSHIP.search(tracker.latest_message.get("text") or ""))
+        said = tracker.latest_message
+        hardship = (said.get("intent") or {}).get("name") == "report_hardship" or bool(
+            HARDSHIP.search(said.get("text") or ""))
         if hardship:
             dispatcher.utter_message(
                 text="听到您遇到这样的难处，真的很不容易，先别着急，我们一起想办法。"
@@ -94,7 +94,7 @@ def check_new_day(dispatcher: CollectingDispatcher, tracker: Tracker, loan_ref: 
         dispatcher.utter_message(text=REFUSALS.get(preview.reason, "这个日子不行，请换一个1号到28号之间的日子。"))
         return {"new_debit_day": None}
     dispatcher.utter_message(
-        text=f"改到每月{day}号后，下一期从{say_date(preview.current_due)}顺延到{say_date(preview.new_due)}，"
+        text=f"改到每月{day}号后，下一期从{month_day(preview.current_due)}顺延到{month_day(preview.new_due)}，"
              f"多出{preview.days_gained}天。")
     return {"new_debit_day": str(day)}
 
@@ -183,7 +183,7 @@ class ActionAskDeferralConfirmed(Action):
         loan = preview.loan
         dispatcher.utter_message(
             text=(f"请确认：{loan.product}（尾号{loan.tail}）每月扣款日改到{preview.new_day}号，"
-                  f"下一期从{say_date(preview.current_due)}顺延到{say_date(preview.new_due)}，"
+                  f"下一期从{month_day(preview.current_due)}顺延到{month_day(preview.new_due)}，"
                   f"原因：{tracker.get_slot('deferral_reason')}。提交吗？"),
             buttons=buttons([("确认提交", "/affirm"), ("先不申请了", "/deny")]),
         )
@@ -271,7 +271,7 @@ class ActionDeferralStatus(Action):
                 try:
                     view = deferral.cancel_request(session, customer, reference, now())
                     dispatcher.utter_message(text="已撤销：" + describe_request(view))
-                except deferral.DeferralError:
+                except Refusal:
                     dispatcher.utter_message(text="这个申请已经有结果了或找不到，不能撤销。")
                 return []
             mine = deferral.requests_of(session, customer) if customer else []

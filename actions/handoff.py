@@ -18,9 +18,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import buttons
 from actions.identity import channel_of, customer_id_for
 from actions.resilience import database_guarded
-from bot.bank import handoff
+from bot.bank.db import transaction
+from bot.bank.handoff import escalations as handoff
 from bot.bank.masking import mask_phone
 from bot.bank.profile import load_profile
+from bot.clock import now
+from bot.identifiers import MOBILE
 
 # Intents that mean "the bot did not understand or cannot help with that".
 MISSED_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
@@ -34,7 +37,8 @@ REASON_BY_INTENT = {
 }
 CALLBACK_SLOTS = ("callback_phone", "callback_window", "handoff_reason")
 WINDOWS = ("今天稍后（2小时内）", "明天上午 9:00-12:00", "明天下午 14:00-18:00")
-PHONE = re.compile(r"(?:\+?86)?(1[3-9]\d{9})|(0\d{2,3})-?(\d{7,8})")
+MOBILE_IN_TEXT = re.compile(rf"(?:\+?86)?({MOBILE})(?![0-9])")
+LANDLINE = re.compile(r"(?<![0-9])(0[0-9]{2,3})[\s-]?([0-9]{7,8})(?![0-9])")
 TRANSCRIPT_EVENTS = {"user": "user", "bot": "bot"}
 
 
@@ -68,12 +72,16 @@ def transcript_of(tracker: Tracker) -> List[Dict[str, str]]:
 
 def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     """Queue for an agent and pause the bot, or, with nobody on duty, start the callback form."""
-    reason = reason_of(tracker)
-    if handoff.agents_available() == 0:
+    reason, at, customer_id = reason_of(tracker), now(), customer_id_for(tracker)
+    with transaction() as session:
+        if handoff.agents_available(session, at=at) == 0:
+            ticket = None
+        else:
+            ticket = handoff.open_escalation(session, tracker.sender_id, channel_of(tracker), reason,
+                                             transcript_of(tracker), customer_id, at=at)
+    if ticket is None:
         dispatcher.utter_message(response="utter_no_agent_offer_callback")
         return [SlotSet("handoff_reason", reason), FollowupAction("callback_form")]
-    ticket = handoff.open_escalation(tracker.sender_id, channel_of(tracker), reason, transcript_of(tracker),
-                                     customer_id_for(tracker))
     dispatcher.utter_message(text=queue_words(ticket))
     return [ConversationPaused()]
 
@@ -97,17 +105,24 @@ def queue_words(ticket: handoff.Ticket) -> str:
             "客服接入前，您发的消息客服都能看到，可以先把情况说一说。")
 
 
+def callback_number(text: str) -> Optional[str]:
+    """A mobile (spaces, hyphens and +86 allowed) as 11 digits, or a landline as 0755-83201001."""
+    mobile = MOBILE_IN_TEXT.search(re.sub(r"[\s()-]", "", text))
+    if mobile:
+        return mobile.group(1)
+    landline = LANDLINE.search(text)
+    return f"{landline.group(1)}-{landline.group(2)}" if landline else None
+
+
 class ValidateCallbackForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_callback_form"
 
     def validate_callback_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: Dict[Text, Any]) -> Dict[Text, Any]:
-        match = PHONE.search(re.sub(r"[\s]", "", str(value or "")))
-        if not match:
+        number = callback_number(str(value or ""))
+        if number is None:
             dispatcher.utter_message(text="这个号码好像不太对，请发一个能接通的手机号（11位），或带区号的座机号。")
-            return {"callback_phone": None}
-        number = match.group(1) or f"{match.group(2)}-{match.group(3)}"
         return {"callback_phone": number}
 
     def validate_callback_window(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -138,8 +153,10 @@ class ActionRequestCallback(Action):
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         phone, window = tracker.get_slot("callback_phone"), tracker.get_slot("callback_window")
         reason = tracker.get_slot("handoff_reason") or "human"
-        ticket = handoff.request_callback(tracker.sender_id, channel_of(tracker), reason, phone, window,
-                                          transcript_of(tracker), customer_id_for(tracker))
+        customer_id = customer_id_for(tracker)
+        with transaction() as session:
+            ticket = handoff.request_callback(session, tracker.sender_id, channel_of(tracker), reason, phone,
+                                              window, transcript_of(tracker), customer_id, at=now())
         dispatcher.utter_message(text=callback_words(ticket.reference, phone, window))
         return [SlotSet(slot, None) for slot in CALLBACK_SLOTS]
 

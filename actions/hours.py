@@ -9,19 +9,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import buttons, entity_day, latest_entity, say_day, say_time
+from actions.common import buttons, entity_day, latest_entity
 from actions.resilience import database_guarded
 from bot.bank.db import transaction
-from bot.bank.hours import (
-    DayHours,
-    all_branches,
-    branches_in,
-    districts,
-    find_branch,
-    hours_on,
-    notices_for,
-    open_branches,
-)
+from bot.bank.formatting import chinese_date, hm
+from bot.bank.hours.timetable import DayHours, all_branches, branches_in, districts, find_branch, hours_on, notices_for, open_branches
 from bot.bank.profile import load_profile
 from bot.clock import now
 
@@ -32,13 +24,13 @@ LOOKAHEAD_DAYS = 14
 
 def describe_hours(hours: DayHours, today: date) -> str:
     """One branch's opening on one day, in a sentence."""
-    name, day = hours.branch.name, say_day(hours.day, today)
+    name, day = hours.branch.name, chinese_date(hours.day, today)
     if not hours.is_open:
         why = f"（{hours.reason}）" if hours.reason else ""
         return f"{name}{day}不营业{why}。"
-    text = f"{name}{day}营业时间 {say_time(hours.opens)}-{say_time(hours.closes)}"
+    text = f"{name}{day}营业时间 {hm(hours.opens)}-{hm(hours.closes)}"
     if hours.lunch:
-        text += f"，午休 {say_time(hours.lunch[0])}-{say_time(hours.lunch[1])}"
+        text += f"，午休 {hm(hours.lunch[0])}-{hm(hours.lunch[1])}"
     if hours.reason:
         text += f"（{hours.reason}）"
     return text + "。"
@@ -48,11 +40,11 @@ def describe_now(hours: DayHours, moment: datetime) -> str:
     """Whether the branch is serving right now, and when that changes."""
     clock = moment.time().replace(tzinfo=None)
     if hours.open_at(clock):
-        return f"现在正在营业，{say_time(hours.closes)}下班。"
+        return f"现在正在营业，{hm(hours.closes)}下班。"
     if hours.is_open and clock < hours.opens:
-        return f"现在还没开门，{say_time(hours.opens)}开门。"
+        return f"现在还没开门，{hm(hours.opens)}开门。"
     if hours.is_open and hours.lunch and hours.lunch[0] <= clock < hours.lunch[1]:
-        return f"现在是午休时间，{say_time(hours.lunch[1])}恢复办理。"
+        return f"现在是午休时间，{hm(hours.lunch[1])}恢复办理。"
     return "今天已经下班了。" if hours.is_open else ""
 
 
@@ -113,12 +105,12 @@ class ActionAnswerOpeningHours(Action):
     @staticmethod
     def _all_open(dispatcher, session, day: date, moment: datetime) -> None:
         open_ones = open_branches(session, day, all_branches(session))
-        when = say_day(day, moment.date())
+        when = chinese_date(day, moment.date())
         if not open_ones:
             dispatcher.utter_message(text=f"{when}所有网点都不营业。手机银行和24小时热线{load_profile().hotline}照常服务。")
             return
         lines = [f"{when}营业的网点有："]
-        lines += [f"· {h.branch.name} {say_time(h.opens)}-{say_time(h.closes)}" for h in open_ones]
+        lines += [f"· {h.branch.name} {hm(h.opens)}-{hm(h.closes)}" for h in open_ones]
         lines += notices_for(session, None, day)
         dispatcher.utter_message(text="\n".join(lines))
 

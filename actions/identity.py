@@ -8,9 +8,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.bank.db import transaction
-from bot.bank.identity import linked_customer, send_code, verify_code
+from bot.bank.customers.identity import linked_customer, send_code, verify_code
 from bot.bank.masking import mask_phone
 from bot.clock import now
+from bot.identifiers import MOBILE
 
 IDENTITY_SLOTS = ("phone", "otp_code")
 VERIFIED = "verified"
@@ -51,7 +52,7 @@ class IdentityValidation:
     def validate_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                        domain: Dict[Text, Any]) -> Dict[Text, Any]:
         phone = str(value or "")
-        if not re.fullmatch(r"1[3-9][0-9]{9}", phone):
+        if not re.fullmatch(MOBILE, phone):
             dispatcher.utter_message(text="这个号码好像不太对，请输入11位手机号，比如 13812345678。")
             return {"phone": None}
         with transaction() as session:

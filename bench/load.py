@@ -50,7 +50,7 @@ from aiohttp import ClientSession, ClientTimeout, TCPConnector
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from bot.bank.loans_seed import first_due_after
+from bot.bank.debit_day.demo_loans import first_due_after
 from bot.bank.models import Loan
 from bot.ops.cluster import ROOT, Cluster
 

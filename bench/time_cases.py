@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
-from bot.nlu.chinese_time import TimeMatch, extract_times, parse_debit_day
+from bot.nlu.chinese_time import TimeMatch, extract_times, find_debit_day
 
 CASES_FILE = Path(__file__).resolve().parents[1] / "tests" / "data" / "time_expressions.yml"
 
@@ -35,8 +35,10 @@ def check_case(case: Dict[str, Any]) -> Tuple[bool, str]:
     now = datetime.fromisoformat(case["ref"])
     matches = extract_times(case["text"], now)
     found = [(m.text, m.value, m.grain) for m in matches]
-    if "debit_day" in case and parse_debit_day(case["text"]) != case["debit_day"]:
-        return False, f"debit day {parse_debit_day(case['text'])!r}, expected {case['debit_day']!r}"
+    found = find_debit_day(case["text"])
+    day = found[0] if found else None
+    if "debit_day" in case and day != case["debit_day"]:
+        return False, f"debit day {day!r}, expected {case['debit_day']!r}"
     if case.get("none"):
         return (not matches), f"expected no time, found {found}"
     match = _pick(matches, case)

@@ -6,17 +6,18 @@ goes through `now()`, so a demo or a conversation test can pin the clock with
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from typing import Optional
 from zoneinfo import ZoneInfo
+
+from bot.settings import settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def now() -> datetime:
     """Aware current time in Asia/Shanghai, or the pinned `HELPLINE_NOW`."""
-    pinned = os.environ.get("HELPLINE_NOW")
+    pinned = settings().pinned_now
     if pinned:
         moment = datetime.fromisoformat(pinned)
         if moment.tzinfo is None:

@@ -16,15 +16,14 @@ limiter must not silence the helpline.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from functools import lru_cache
 from typing import Callable, Dict, Protocol, Tuple
 
+from bot.settings import settings
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_PER_MINUTE = 20.0
-DEFAULT_BURST = 8
 # Forget buckets that have been full for a while once this many are held.
 MAX_IDLE_BUCKETS = 10_000
 
@@ -102,9 +101,8 @@ class RedisBuckets:
 
 def make_limiter() -> RateLimiter:
     """The limiter the environment asks for."""
-    per_minute = float(os.environ.get("HELPLINE_RATE_PER_MINUTE", DEFAULT_PER_MINUTE))
-    burst = int(os.environ.get("HELPLINE_RATE_BURST", DEFAULT_BURST))
-    url = os.environ.get("REDIS_URL")
+    config = settings()
+    per_minute, burst, url = float(config.rate_per_minute), int(config.rate_burst), config.redis_url
     return RedisBuckets(url, per_minute, burst) if url else LocalBuckets(per_minute, burst)
 
 

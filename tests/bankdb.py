@@ -1,12 +1,20 @@
-"""Scratch bank databases for service tests: SQLite files and PostgreSQL."""
+"""Scratch bank databases for service tests (SQLite files and PostgreSQL), and calling services."""
 from __future__ import annotations
 
+import inspect
 import os
 import uuid
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
+import pytest
 from sqlalchemy import create_engine, text
+
+from bot.bank.db import transaction
+from bot.bank.refusals import Refusal
+from bot.clock import now
+
+T = TypeVar("T")
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -37,3 +45,21 @@ def scratch_postgres() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def serve(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a bank service as the actions and the console do: in one transaction, and
+    for a service that takes the time, at the bank's current time (`HELPLINE_NOW`
+    pins it in tests) unless `at` is given."""
+    if "at" in inspect.signature(func).parameters:
+        kwargs.setdefault("at", now())
+    with transaction() as session:
+        return func(session, *args, **kwargs)
+
+
+@contextmanager
+def refused(code: str) -> Iterator[None]:
+    """The block must be refused by the bank's rules with this code."""
+    with pytest.raises(Refusal) as caught:
+        yield
+    assert caught.value.code == code, caught.value.message

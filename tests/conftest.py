@@ -1,7 +1,27 @@
-"""Shared fixtures: the running stack and the project's data files."""
+"""Shared fixtures: the running stack and the project's data files.
+
+The helpline reads its settings once (bot/settings.py). Tests change the
+environment with pytest's monkeypatch, so every change and every undo of
+one (in a test or a module fixture's `MonkeyPatch.context()`) reloads them.
+"""
 from __future__ import annotations
 
 import pytest
+
+from bot import settings as helpline_settings
+
+
+def _reloading(method):
+    def changed(self, *args, **kwargs):
+        result = method(self, *args, **kwargs)
+        helpline_settings.reload()
+        return result
+
+    return changed
+
+
+for _name in ("setenv", "delenv", "undo"):
+    setattr(pytest.MonkeyPatch, _name, _reloading(getattr(pytest.MonkeyPatch, _name)))
 
 from tests.callback_sink import SECRET, CallbackSink
 from tests.stack import Stack

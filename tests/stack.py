@@ -54,23 +54,10 @@ class Stack:
             # Tests type faster than any customer; test_ratelimit.py sets its own limits.
             HELPLINE_RATE_PER_MINUTE="6000",
             HELPLINE_RATE_BURST="1000",
+            HELPLINE_ACTIONS_URL=f"http://127.0.0.1:{self.actions_port}/webhook",
         )
         env.update(self.env_extra)
         return env
-
-    def _endpoints_file(self) -> Path:
-        path = self.workdir / "endpoints.yml"
-        path.write_text(
-            "action_endpoint:\n"
-            f"  url: http://127.0.0.1:{self.actions_port}/webhook\n"
-            "  enable_selective_domain: true\n"
-            "tracker_store:\n"
-            "  type: bot.tracker_store.UrlSQLTrackerStore\n"
-            "event_broker:\n"
-            "  type: bot.metrics.MetricsEventBroker\n",
-            encoding="utf-8",
-        )
-        return path
 
     def _credentials_file(self) -> Path:
         if self.credentials_yaml is None:
@@ -102,7 +89,7 @@ class Stack:
         process = self._spawn(
             [sys.executable, "-m", "bot.serving", "run", "--enable-api", f"--auth-token={self.token}", "--port", str(self.rasa_port),
              "--model", str(ROOT / "models"), "--credentials", str(self._credentials_file()),
-             "--endpoints", str(self._endpoints_file()), *self._logging_args()],
+             "--endpoints", str(ROOT / "endpoints.yml"), *self._logging_args()],
             "rasa.log",
         )
         wait_until_up(f"{self.rasa_url}/status?token={self.token}", process)

@@ -7,13 +7,15 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.bank import booking as bookings
+from bot.bank.booking import lifecycle as bookings
+from bot.bank.capacity import slots as tickets
 from bot.bank.db import transaction
-from bot.bank.hours import find_branch
-from bot.bank.identity import customer_by_phone
+from bot.bank.hours.timetable import find_branch
+from bot.bank.customers.identity import customer_by_phone
 from bot.bank.models import Booking, Slot
 from bot.bank.seed import seed
 from bot.clock import SHANGHAI
+from bot.bank.refusals import Refusal
 from tests.bankdb import postgres_available, scratch_postgres
 
 NOW = datetime(2026, 9, 28, 9, 30, tzinfo=SHANGHAI)
@@ -25,9 +27,9 @@ def customer(phone: str) -> int:
         return customer_by_phone(session, phone).id
 
 
-def first_slot(service: str = "面签", day: date = TUESDAY, branch: str = "福田支行") -> bookings.SlotView:
+def first_slot(service: str = "面签", day: date = TUESDAY, branch: str = "福田支行") -> tickets.SlotView:
     with transaction() as session:
-        return bookings.free_slots(session, find_branch(session, branch), service, day, NOW)[0]
+        return tickets.free_slots(session, find_branch(session, branch), service, day, NOW)[0]
 
 
 def book(customer_id: int, slot_id: int, party: str = bookings.SELF) -> bookings.BookingView:
@@ -37,16 +39,16 @@ def book(customer_id: int, slot_id: int, party: str = bookings.SELF) -> bookings
 
 def test_slots_follow_opening_hours_and_skip_lunch(bank_db):
     with transaction() as session:
-        slots = bookings.free_slots(session, find_branch(session, "福田支行"), "面签", TUESDAY, NOW)
+        slots = tickets.free_slots(session, find_branch(session, "福田支行"), "面签", TUESDAY, NOW)
     starts = [s.starts_at.strftime("%H:%M") for s in slots]
     assert starts[0] == "09:00" and starts[-1] == "16:30"
     assert "12:00" not in starts and "12:30" not in starts
-    assert all(s.left == bookings.DEFAULT_CAPACITY for s in slots)
+    assert all(s.left == tickets.DEFAULT_CAPACITY for s in slots)
 
 
 def test_no_slots_on_a_public_holiday(bank_db):
     with transaction() as session:
-        assert bookings.free_slots(session, find_branch(session, "福田支行"), "面签", date(2026, 10, 1), NOW) == []
+        assert tickets.free_slots(session, find_branch(session, "福田支行"), "面签", date(2026, 10, 1), NOW) == []
 
 
 def test_booking_takes_a_ticket_and_a_repeat_returns_the_same_booking(bank_db):
@@ -63,11 +65,11 @@ def test_booking_takes_a_ticket_and_a_repeat_returns_the_same_booking(bank_db):
 def test_co_applicants_are_booked_into_different_slots(bank_db):
     me, slots = customer("13800138000"), None
     with transaction() as session:
-        slots = bookings.free_slots(session, find_branch(session, "福田支行"), "面签", TUESDAY, NOW)
+        slots = tickets.free_slots(session, find_branch(session, "福田支行"), "面签", TUESDAY, NOW)
     book(me, slots[0].id)
-    with pytest.raises(bookings.BookingError) as same_slot:
+    with pytest.raises(Refusal) as same_slot:
         book(me, slots[0].id, party="共同借款人")
-    assert same_slot.value.reason == "taken"
+    assert same_slot.value.code == "taken"
     co_borrower = book(me, slots[1].id, party="共同借款人")
     assert co_borrower.created and co_borrower.party == "共同借款人"
 
@@ -77,9 +79,9 @@ def test_a_full_slot_refuses_and_staff_can_lower_capacity(bank_db):
     with transaction() as session:
         session.execute(update(Slot).where(Slot.id == slot.id).values(capacity=1))
     book(customer("13800000001"), slot.id)
-    with pytest.raises(bookings.BookingError) as full:
+    with pytest.raises(Refusal) as full:
         book(customer("13800000002"), slot.id)
-    assert full.value.reason == "full"
+    assert full.value.code == "full"
 
 
 def test_cancel_gives_the_ticket_back(bank_db):
@@ -94,7 +96,7 @@ def test_cancel_gives_the_ticket_back(bank_db):
 def test_reschedule_moves_the_ticket(bank_db):
     me = customer("13800138000")
     with transaction() as session:
-        slots = bookings.free_slots(session, find_branch(session, "福田支行"), "面签", TUESDAY, NOW)
+        slots = tickets.free_slots(session, find_branch(session, "福田支行"), "面签", TUESDAY, NOW)
     made = book(me, slots[0].id)
     with transaction() as session:
         moved = bookings.reschedule(session, me, made.reference, slots[3].id, NOW)
@@ -105,10 +107,10 @@ def test_reschedule_moves_the_ticket(bank_db):
 
 def test_a_past_slot_cannot_be_booked(bank_db):
     with transaction() as session:
-        past = bookings.ensure_slots(session, find_branch(session, "福田支行"), "面签", NOW.date())[0]
-    with pytest.raises(bookings.BookingError) as gone:
+        past = tickets.ensure_slots(session, find_branch(session, "福田支行"), "面签", NOW.date())[0]
+    with pytest.raises(Refusal) as gone:
         book(customer("13800138000"), past.id)
-    assert gone.value.reason == "gone"
+    assert gone.value.code == "gone"
 
 
 def race_for_last_ticket(requests: int = 50) -> tuple:
@@ -121,8 +123,8 @@ def race_for_last_ticket(requests: int = 50) -> tuple:
     def attempt(customer_id: int) -> str:
         try:
             return "booked" if book(customer_id, slot.id).created else "repeat"
-        except bookings.BookingError as error:
-            return error.reason
+        except Refusal as error:
+            return error.code
 
     with ThreadPoolExecutor(max_workers=requests) as pool:
         outcomes = list(pool.map(attempt, customers))

@@ -18,7 +18,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from bot.bank.booking import DEFAULT_CAPACITY
+from bot.bank.capacity.slots import DEFAULT_CAPACITY
 from bot.ops.cluster import Cluster
 from tests.bankdb import postgres_available, scratch_postgres
 from tests.conftest import PINNED_NOW

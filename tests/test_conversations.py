@@ -5,19 +5,24 @@ story's intent and the dialogue policies must choose the story's actions.
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+from bot.settings import export_defaults
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_all_conversation_stories_pass(tmp_path):
+    env = dict(os.environ)
+    export_defaults(env)   # endpoints.yml's ${VAR}s
     result = subprocess.run(
         [str(Path(sys.executable).parent / "rasa"), "test", "core",
          "--model", str(ROOT / "models"), "--stories", str(ROOT / "tests" / "conversations"),
          "--out", str(tmp_path), "--no-plot"],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT, env=env, capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     failed = tmp_path / "failed_test_stories.yml"

@@ -4,9 +4,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.bank import csat, handoff
+from bot.bank.csat import surveys as csat
+from bot.bank.handoff import escalations as handoff
 from bot.bank.db import transaction
 from bot.bank.models import CsatSurvey
+from tests.bankdb import serve
+from actions.csat import score_from
 from tests.test_handoff_service import add_agent, escalation, outbox_rows
 
 
@@ -17,41 +20,41 @@ def surveys():
 
 
 def test_asked_once_a_day_per_conversation(bank_db, monkeypatch):
-    assert csat.ask("c1", "rest") is True
-    assert csat.ask("c1", "rest") is False
-    assert csat.ask("c2", "rest") is True
+    assert serve(csat.ask, "c1", "rest") is True
+    assert serve(csat.ask, "c1", "rest") is False
+    assert serve(csat.ask, "c2", "rest") is True
     monkeypatch.setenv("HELPLINE_NOW", "2026-09-29T09:00:00+08:00")
-    assert csat.ask("c1", "rest") is True
+    assert serve(csat.ask, "c1", "rest") is True
 
 
 def test_the_same_customer_is_not_asked_twice_on_two_channels(bank_db):
-    from bot.bank.identity import customer_by_phone
+    from bot.bank.customers.identity import customer_by_phone
     with transaction() as session:
         customer_id = customer_by_phone(session, "13800138000").id
-    assert csat.ask("web-1", "widget", customer_id)
-    assert not csat.ask("wx-1", "wechat", customer_id)
+    assert serve(csat.ask, "web-1", "widget", customer_id)
+    assert not serve(csat.ask, "wx-1", "wechat", customer_id)
 
 
 def test_not_asked_while_an_urgent_case_is_open(bank_db):
     add_agent("王小明", "wang")
-    handoff.open_escalation("c1", "rest", "lost_card", [])
-    assert csat.ask("c1", "rest") is False
+    serve(handoff.open_escalation, "c1", "rest", "lost_card", [])
+    assert serve(csat.ask, "c1", "rest") is False
 
 
 def test_closing_a_case_asks_and_the_answer_and_comment_are_stored(bank_db):
     agent = add_agent("王小明", "wang")
-    ticket = handoff.open_escalation("c1", "rest", "fraud", [])
+    ticket = serve(handoff.open_escalation, "c1", "rest", "fraud", [])
     row_id = escalation(ticket.reference).id
-    handoff.claim(row_id, agent)
-    handoff.close(row_id, agent)
+    serve(handoff.claim, row_id, agent)
+    serve(handoff.close, row_id, agent)
     closing = outbox_rows("c1")[-1].payload["messages"]
     assert closing[-1]["buttons"][0]["payload"] == '/rate_service{"csat_score": "5"}'
-    assert csat.record_score("c1", 2) and csat.record_comment("c1", "  等得太久了 ")
+    assert serve(csat.record_score, "c1", 2) and serve(csat.record_comment, "c1", "  等得太久了 ")
     assert surveys() == [("c1", 2, "等得太久了", row_id)]
 
 
 def test_an_answer_without_a_question_is_not_stored(bank_db):
-    assert csat.record_score("nobody", 5) is False
+    assert serve(csat.record_score, "nobody", 5) is False
     assert surveys() == []
 
 
@@ -60,4 +63,4 @@ def test_an_answer_without_a_question_is_not_stored(bank_db):
     ("一般般", 3), ("4分吧 还可以", 4), ("差评", 1), ("随便", None), ("6", None),
 ])
 def test_typed_scores(said, score):
-    assert csat.score_from(said) == score
+    assert score_from(said) == score

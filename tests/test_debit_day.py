@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from bot.bank.debit_day import add_one_month, change_debit_day
+from bot.bank.debit_day.rules import add_one_month, change_debit_day
 
 
 @pytest.mark.parametrize(

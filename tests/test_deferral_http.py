@@ -11,9 +11,9 @@ import re
 
 import pytest
 
-from bot.bank import deferral
+from bot.bank.debit_day import review
 from bot.bank.db import transaction
-from bot.bank.notify import notify_decision
+from bot.bank.debit_day.notify import notify_decision
 from bot.clock import now
 from tests.conversation import Customer, bank_rows
 
@@ -86,8 +86,8 @@ def test_a_staff_decision_reaches_the_customer_on_their_channel(stack, callback_
     reference = re.search(r"YQ[A-Z0-9]{6}", customer.text).group(0)
     monkeypatch.setenv("HELPLINE_DATA_DIR", str(stack.workdir))
     with transaction() as session:   # what the console's reject button does
-        notify_decision(deferral.reject(session, reference, "李敏", "还款账户已冻结，请先到网点解冻", now()),
-                        session=session)
+        decision = review.reject(session, reference, "李敏", "还款账户已冻结，请先到网点解冻", now())
+        notify_decision(session, decision, at=now())
     push = callback_sink.wait_for(lambda p: p["recipient_id"] == customer.sender and p["kind"] == "deferral_decision")
     text = push["messages"][0]["text"]
     assert reference in text and "未能通过" in text and "请先到网点解冻" in text

@@ -11,14 +11,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.bank import deferral
+from bot.bank.debit_day import applications as deferral
+from bot.bank.debit_day import review
 from bot.bank.db import transaction
-from bot.bank.identity import customer_by_phone as by_phone
-from bot.bank.loans_seed import seed_loans
+from bot.bank.customers.identity import customer_by_phone as by_phone
+from bot.bank.debit_day.demo_loans import seed_loans
 from bot.bank.masking import mask_name
 from bot.bank.models import CoBorrower, CoBorrowerConfirmation, Customer, DeferralRequest, Loan
 from bot.bank.seed import seed
 from bot.clock import SHANGHAI
+from bot.bank.debit_day.models import ConfirmationStatus, RequestStatus
+from bot.bank.refusals import Refusal
 from tests.bankdb import postgres_available, scratch_postgres
 
 NOW = datetime(2026, 9, 28, 9, 30, tzinfo=SHANGHAI)
@@ -45,9 +48,9 @@ def lookup(phone: str, loan_ref: str) -> deferral.LoanLookup:
         return deferral.find_loan(session, by_phone(session, phone), loan_ref)
 
 
-def confirm(reference: str, phone: str, outcome: str = deferral.CONFIRMED) -> deferral.QueueItem:
+def confirm(reference: str, phone: str, outcome: str = ConfirmationStatus.CONFIRMED) -> review.QueueItem:
     with transaction() as session:
-        return deferral.record_confirmation(session, reference, phone, outcome, f"REC-{phone}", "staff01", NOW)
+        return review.record_confirmation(session, reference, phone, outcome, f"REC-{phone}", "staff01", NOW)
 
 
 def request_count() -> int:
@@ -161,7 +164,7 @@ def test_preview_shows_the_new_due_date_without_writing(bank_db):
 def test_a_single_borrower_loan_is_submitted_with_nothing_missing(bank_db):
     result = submit(HUANG, "4521", 28, hardship=True, reason="  被困外地  ")
     request = result.request
-    assert result.ok and result.created and request.status == deferral.SUBMITTED
+    assert result.ok and result.created and request.status == RequestStatus.SUBMITTED
     assert re.fullmatch(r"YQ[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{6}", request.reference)
     assert request.confirmations == () and request.waiting_for == deferral.WAIT_BANK
     assert request.new_due == date(2026, 10, 28) and request.reason == "被困外地" and request.hardship
@@ -170,7 +173,7 @@ def test_a_single_borrower_loan_is_submitted_with_nothing_missing(bank_db):
 def test_a_loan_with_co_borrowers_awaits_one_confirmation_each(bank_db):
     result = submit(LIU, BUSINESS, 15, reason="店里没法开门，收入受影响")
     request = result.request
-    assert request.status == deferral.AWAITING and request.waiting_for == deferral.WAIT_CO_BORROWERS
+    assert request.status == RequestStatus.AWAITING_CONFIRMATION and request.waiting_for == deferral.WAIT_CO_BORROWERS
     assert [(c.name, c.phone, c.status) for c in request.missing] == [
         ("刘**", "137****7001", "pending"), ("周*", "137****7002", "pending")]
     assert request.reason == "店里没法开门，收入受影响"
@@ -194,12 +197,12 @@ def test_the_database_allows_only_one_open_request_per_loan(bank_db):
         duplicate = DeferralRequest(
             reference="YQDUPL1X", loan_id=original.loan_id, customer_id=original.customer_id, requested_day=20,
             current_due=original.current_due, new_due=original.new_due, reason="其他", hardship=False,
-            channel="rest", channel_user="x", status=deferral.AWAITING, created_at=NOW, updated_at=NOW,
+            channel="rest", channel_user="x", status=RequestStatus.AWAITING_CONFIRMATION, created_at=NOW, updated_at=NOW,
             staff_note="")
         with pytest.raises(IntegrityError):
             with session.begin_nested():
                 session.add(duplicate)
-    assert made.request.status == deferral.SUBMITTED
+    assert made.request.status == RequestStatus.SUBMITTED
 
 
 def test_after_a_cancel_a_new_request_can_be_made(bank_db):
@@ -220,7 +223,7 @@ def test_requests_of_lists_every_request_with_what_is_missing(bank_db):
     with transaction() as session:
         [view] = deferral.requests_of(session, by_phone(session, LIU))
         assert deferral.requests_of(session, by_phone(session, HUANG)) == []
-    assert view.status == deferral.AWAITING and view.waiting_for == deferral.WAIT_CO_BORROWERS
+    assert view.status == RequestStatus.AWAITING_CONFIRMATION and view.waiting_for == deferral.WAIT_CO_BORROWERS
     assert [(c.name, c.phone) for c in view.missing] == [("周*", "137****7002")]
     assert view.created_at == NOW and view.created_at.tzinfo is not None
 
@@ -228,12 +231,12 @@ def test_requests_of_lists_every_request_with_what_is_missing(bank_db):
 def test_requests_of_includes_decided_requests_newest_first(bank_db):
     first = submit(HUANG, CONSUMER, 28, when=NOW)
     with transaction() as session:
-        deferral.reject(session, first.request.reference, "staff01", "本期已扣款成功，无需变更", NOW)
+        review.reject(session, first.request.reference, "staff01", "本期已扣款成功，无需变更", NOW)
     second = submit(HUANG, CONSUMER, 20, when=NOW + timedelta(hours=1))
     with transaction() as session:
         views = deferral.requests_of(session, by_phone(session, HUANG))
     assert [v.reference for v in views] == [second.request.reference, first.request.reference]
-    assert views[1].status == deferral.REJECTED and views[1].waiting_for == "" and not views[1].is_open
+    assert views[1].status == RequestStatus.REJECTED and views[1].waiting_for == "" and not views[1].is_open
 
 
 # --- cancelling -------------------------------------------------------------
@@ -241,30 +244,30 @@ def test_requests_of_includes_decided_requests_newest_first(bank_db):
 
 def test_only_the_applicant_can_cancel(bank_db):
     made = submit(CHEN, HOME, 15)
-    with transaction() as session, pytest.raises(deferral.DeferralError) as other:
+    with transaction() as session, pytest.raises(Refusal) as other:
         deferral.cancel_request(session, by_phone(session, HUANG), made.request.reference, NOW)
-    assert other.value.reason == "not_found"
-    with transaction() as session, pytest.raises(deferral.DeferralError) as co_borrower:
+    assert other.value.code == "not_found"
+    with transaction() as session, pytest.raises(Refusal) as co_borrower:
         deferral.cancel_request(session, by_phone(session, LIN), made.request.reference, NOW)
-    assert co_borrower.value.reason == "not_found"
+    assert co_borrower.value.code == "not_found"
     with transaction() as session:
         cancelled = deferral.cancel_request(session, by_phone(session, CHEN), made.request.reference.lower(), NOW)
-    assert cancelled.status == deferral.CANCELLED and cancelled.waiting_for == ""
+    assert cancelled.status == RequestStatus.CANCELLED and cancelled.waiting_for == ""
 
 
 def test_a_decided_request_cannot_be_cancelled(bank_db):
     made = submit(HUANG, CONSUMER, 28)
     with transaction() as session:
-        deferral.approve(session, made.request.reference, "staff01", NOW)
-    with transaction() as session, pytest.raises(deferral.DeferralError) as decided:
+        review.approve(session, made.request.reference, "staff01", NOW)
+    with transaction() as session, pytest.raises(Refusal) as decided:
         deferral.cancel_request(session, by_phone(session, HUANG), made.request.reference, NOW)
-    assert decided.value.reason == "decided"
+    assert decided.value.code == "decided"
 
 
 def test_an_unknown_reference_cannot_be_cancelled(bank_db):
-    with transaction() as session, pytest.raises(deferral.DeferralError) as unknown:
+    with transaction() as session, pytest.raises(Refusal) as unknown:
         deferral.cancel_request(session, by_phone(session, HUANG), "YQ000000", NOW)
-    assert unknown.value.reason == "not_found"
+    assert unknown.value.code == "not_found"
 
 
 # --- staff console ----------------------------------------------------------
@@ -276,8 +279,8 @@ def test_the_queue_puts_hardship_first_then_oldest(bank_db):
     hardship = submit(HUANG, CONSUMER, 28, hardship=True, when=NOW + timedelta(minutes=10))
     decided = submit("13600136000", "2468", 20, when=NOW - timedelta(days=1))
     with transaction() as session:
-        deferral.reject(session, decided.request.reference, "staff01", "客户来电撤回", NOW)
-        queue = deferral.staff_queue(session)
+        review.reject(session, decided.request.reference, "staff01", "客户来电撤回", NOW)
+        queue = review.staff_queue(session)
     assert [item.reference for item in queue] == [
         hardship.request.reference, oldest.request.reference, plain.request.reference]
     assert queue[1].borrower_phone == CHEN and queue[1].confirmations[0].phone == LIN  # staff see whom to call
@@ -286,53 +289,53 @@ def test_the_queue_puts_hardship_first_then_oldest(bank_db):
 def test_recording_every_confirmation_makes_the_request_ready(bank_db):
     made = submit(LIU, BUSINESS, 15)
     half = confirm(made.request.reference, "13700137001")
-    assert half.status == deferral.AWAITING and not half.ready
+    assert half.status == RequestStatus.AWAITING_CONFIRMATION and not half.ready
     done = confirm(made.request.reference, "13700137002")
-    assert done.status == deferral.SUBMITTED and done.ready and done.waiting_for == deferral.WAIT_BANK
+    assert done.status == RequestStatus.SUBMITTED and done.ready and done.waiting_for == deferral.WAIT_BANK
     assert {c.call_reference for c in done.confirmations} == {"REC-13700137001", "REC-13700137002"}
     assert all(c.recorded_by == "staff01" and c.recorded_at == NOW for c in done.confirmations)
 
 
 @pytest.mark.parametrize(
     ("phone", "outcome", "call_reference", "reason"),
-    [("13700137001", "maybe", "REC-1", "bad_outcome"), ("13700137001", "confirmed", " ", "no_call_reference"),
+    [("13700137001", "maybe", "REC-1", "invalid"), ("13700137001", "confirmed", " ", "invalid"),
      ("13900139000", "confirmed", "REC-1", "not_found")],
 )
 def test_a_confirmation_needs_a_known_co_borrower_an_outcome_and_a_recording(bank_db, phone, outcome,
                                                                               call_reference, reason):
     made = submit(LIU, BUSINESS, 15)
-    with transaction() as session, pytest.raises(deferral.DeferralError) as refused:
-        deferral.record_confirmation(session, made.request.reference, phone, outcome, call_reference,
+    with transaction() as session, pytest.raises(Refusal) as refused:
+        review.record_confirmation(session, made.request.reference, phone, outcome, call_reference,
                                      "staff01", NOW)
-    assert refused.value.reason == reason
+    assert refused.value.code == reason
 
 
 def test_approval_waits_for_every_co_borrower(bank_db):
     made = submit(CHEN, HOME, 15)
-    with transaction() as session, pytest.raises(deferral.DeferralError) as pending:
-        deferral.approve(session, made.request.reference, "staff01", NOW)
-    assert pending.value.reason == "unconfirmed"
-    refused = confirm(made.request.reference, LIN, deferral.REFUSED)
-    assert refused.waiting_for == deferral.WAIT_REFUSED and refused.status == deferral.AWAITING
-    with transaction() as session, pytest.raises(deferral.DeferralError) as still:
-        deferral.approve(session, made.request.reference, "staff01", NOW)
-    assert still.value.reason == "unconfirmed"
+    with transaction() as session, pytest.raises(Refusal) as pending:
+        review.approve(session, made.request.reference, "staff01", NOW)
+    assert pending.value.code == "unconfirmed"
+    refused = confirm(made.request.reference, LIN, ConfirmationStatus.REFUSED)
+    assert refused.waiting_for == deferral.WAIT_REFUSED and refused.status == RequestStatus.AWAITING_CONFIRMATION
+    with transaction() as session, pytest.raises(Refusal) as still:
+        review.approve(session, made.request.reference, "staff01", NOW)
+    assert still.value.code == "unconfirmed"
 
 
 def test_approval_moves_the_debit_day_and_says_where_to_notify(bank_db):
     made = submit(CHEN, HOME, 15)
     confirm(made.request.reference, LIN)
     with transaction() as session:
-        decision = deferral.approve(session, made.request.reference, "staff01", NOW, note="已电话核实")
+        decision = review.approve(session, made.request.reference, "staff01", NOW, note="已电话核实")
         loan = session.execute(select(Loan).where(Loan.contract_no == HOME)).scalar_one()
         assert (loan.debit_day, loan.next_due) == (15, date(2026, 11, 15))
-    assert decision == deferral.Decision(
-        reference=made.request.reference, outcome=deferral.APPROVED, channel="wechat",
+    assert decision == review.Decision(
+        reference=made.request.reference, outcome=RequestStatus.APPROVED, channel="wechat",
         channel_user=f"openid-{CHEN}", customer_id=customer(CHEN).id, contract_no=HOME, product="房贷",
         new_day=15, new_due=date(2026, 11, 15), note="已电话核实", decided_at=NOW)
-    with transaction() as session, pytest.raises(deferral.DeferralError) as twice:
-        deferral.approve(session, made.request.reference, "staff02", NOW)
-    assert twice.value.reason == "decided"
+    with transaction() as session, pytest.raises(Refusal) as twice:
+        review.approve(session, made.request.reference, "staff02", NOW)
+    assert twice.value.code == "decided"
 
 
 def test_approval_reapplies_the_rule_when_the_due_date_moved_meanwhile(bank_db):
@@ -341,33 +344,33 @@ def test_approval_reapplies_the_rule_when_the_due_date_moved_meanwhile(bank_db):
         loan = session.execute(select(Loan).where(Loan.contract_no == CONSUMER)).scalar_one()
         loan.next_due = date(2026, 11, 10)  # this month's payment was taken
     with transaction() as session:
-        decision = deferral.approve(session, made.request.reference, "staff01", NOW)
+        decision = review.approve(session, made.request.reference, "staff01", NOW)
     assert decision.new_due == date(2026, 11, 28)
 
 
 def test_rejection_needs_a_note_and_leaves_the_loan_alone(bank_db):
     made = submit(LIU, BUSINESS, 15)
-    with transaction() as session, pytest.raises(deferral.DeferralError) as no_note:
-        deferral.reject(session, made.request.reference, "staff01", "  ", NOW)
-    assert no_note.value.reason == "no_note"
+    with transaction() as session, pytest.raises(Refusal) as no_note:
+        review.reject(session, made.request.reference, "staff01", "  ", NOW)
+    assert no_note.value.code == "invalid"
     with transaction() as session:
-        decision = deferral.reject(session, made.request.reference, "staff01", "共同借款人不同意变更", NOW)
+        decision = review.reject(session, made.request.reference, "staff01", "共同借款人不同意变更", NOW)
         loan = session.execute(select(Loan).where(Loan.contract_no == BUSINESS)).scalar_one()
         assert (loan.debit_day, loan.next_due) == (20, date(2026, 10, 20))
     assert (decision.outcome, decision.channel, decision.channel_user) == ("rejected", "wechat", f"openid-{LIU}")
     assert decision.note == "共同借款人不同意变更" and decision.new_due is None
-    with transaction() as session, pytest.raises(deferral.DeferralError) as late:
-        deferral.record_confirmation(session, made.request.reference, "13700137001", "confirmed", "R", "s", NOW)
-    assert late.value.reason == "decided"
+    with transaction() as session, pytest.raises(Refusal) as late:
+        review.record_confirmation(session, made.request.reference, "13700137001", "confirmed", "R", "s", NOW)
+    assert late.value.code == "decided"
 
 
 def test_a_cancelled_request_cannot_be_approved(bank_db):
     made = submit(HUANG, CONSUMER, 28)
     with transaction() as session:
         deferral.cancel_request(session, by_phone(session, HUANG), made.request.reference, NOW)
-    with transaction() as session, pytest.raises(deferral.DeferralError) as gone:
-        deferral.approve(session, made.request.reference, "staff01", NOW)
-    assert gone.value.reason == "decided"
+    with transaction() as session, pytest.raises(Refusal) as gone:
+        review.approve(session, made.request.reference, "staff01", NOW)
+    assert gone.value.code == "decided"
 
 
 @pytest.mark.parametrize(("name", "masked"), [("张三丰", "张**"), ("周敏", "周*"), ("欧阳娜娜", "欧***"), ("李", "*")])

@@ -1,6 +1,8 @@
 """The staff console (bot.desk) over HTTP with aiohttp's test client."""
 from __future__ import annotations
 
+import contextlib
+
 import re
 from datetime import date, datetime, time
 
@@ -10,13 +12,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web_urldispatcher import StaticResource
 from sqlalchemy import select
 
-from bot.bank import booking as bookings
+from bot.bank.booking import lifecycle as bookings
+from bot.bank.capacity import slots as tickets
 from bot.bank.db import transaction
-from bot.bank.hours import find_branch, hours_on
-from bot.bank.identity import customer_by_phone
+from bot.bank.hours.timetable import find_branch, hours_on
+from bot.bank.customers.identity import customer_by_phone
 from bot.bank.models import Booking, Slot, Staff
 from bot.clock import SHANGHAI
-from bot.desk.accounts import create_staff, ensure_first_admin
+from bot.bank.staff.accounts import create_staff, ensure_first_admin
 from bot.desk.app import create_app
 
 NOW = datetime(2026, 9, 28, 9, 30, tzinfo=SHANGHAI)   # the `bank_db` clock
@@ -31,7 +34,7 @@ ACCOUNTS = {
 # The login page, and the widget's demo page and script, which customers load.
 PUBLIC_PATHS = {"/login", "/", "/widget.js"}
 SAMPLE_PARAMS = {"reference": "YYABCDEF", "action": "check-in", "branch_id": "futian",
-                 "exception_id": "1", "notice_id": "1", "staff_id": "1", "escalation_id": "1"}
+                 "exception_id": "1", "notice_id": "1", "staff_id": "1", "escalation_id": "1", "key": "credit_report"}
 
 
 class Desk:
@@ -76,6 +79,13 @@ async def post_json(client: TestClient, path: str, body: dict):
 
 @pytest.fixture
 async def desk(bank_db, monkeypatch):
+    async with running_desk(monkeypatch) as console:
+        yield console
+
+
+@contextlib.asynccontextmanager
+async def running_desk(monkeypatch):
+    """The console on a scratch database with the accounts above, built with the current settings."""
     monkeypatch.setenv("DESK_BCRYPT_ROUNDS", "4")   # the real cost (12) is slow on purpose
     with transaction() as session:
         for username, (role, branch_id, name) in ACCOUNTS.items():
@@ -94,7 +104,7 @@ async def desk(bank_db, monkeypatch):
 def book(phone: str, day: date = TODAY, at: time = time(10), branch: str = "福田支行") -> str:
     with transaction() as session:
         customer = customer_by_phone(session, phone)
-        slot = next(s for s in bookings.free_slots(session, find_branch(session, branch), "面签", day, NOW)
+        slot = next(s for s in tickets.free_slots(session, find_branch(session, branch), "面签", day, NOW)
                     if s.starts_at == at)
         return bookings.book(session, customer.id, slot.id, "rest", NOW).reference
 
@@ -430,7 +440,7 @@ async def test_lowering_a_days_capacity_below_bookings_is_refused(desk):
     with transaction() as session:
         slot = session.execute(select(Slot).where(Slot.branch_id == "futian", Slot.day == TUESDAY,
                                                   Slot.service == "面签", Slot.starts_at == time(10))).scalar_one()
-    assert (slot.capacity, slot.booked) == (bookings.DEFAULT_CAPACITY, 2)
+    assert (slot.capacity, slot.booked) == (tickets.DEFAULT_CAPACITY, 2)
     allowed = await post_json(client, "/api/branches/futian/capacity/day",
                               {"day": TUESDAY.isoformat(), "service": "面签", "capacity": 2, "starts_at": "10:00"})
     assert allowed.status == 200 and (await allowed.json())[0]["capacity"] == 2

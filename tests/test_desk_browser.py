@@ -17,10 +17,11 @@ import pytest
 from aiohttp import web
 from playwright.sync_api import expect, sync_playwright
 
-from bot.bank import handoff
+from bot.bank.handoff import escalations as handoff
 from bot.bank.db import transaction
-from bot.desk.accounts import create_staff
+from bot.bank.staff.accounts import create_staff
 from bot.desk.app import create_app
+from tests.bankdb import serve
 from tests.test_desk import NOW, PASSWORD
 from tests.test_desk_escalations import PHONE, STOLEN, FakeRasa, outbox
 
@@ -68,7 +69,7 @@ def console(bank_db, monkeypatch):
     monkeypatch.setenv("DESK_BCRYPT_ROUNDS", "4")
     with transaction() as session:
         create_staff(session, username="agent", display_name="李敏", role="agent", password=PASSWORD, when=NOW)
-    handoff.open_escalation(CONVERSATION, "widget", "lost_card", STOLEN)
+    serve(handoff.open_escalation, CONVERSATION, "widget", "lost_card", STOLEN)
     rasa = FakeRasa()
     rasa.say(CONVERSATION, "user", f"我的卡被盗刷了，手机{PHONE}", 1790000000.0)
     rasa.say(CONVERSATION, "user", "还在吗？能快点吗", 1790000010.0)

@@ -8,13 +8,14 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from bot.bank import deferral
+from bot.bank.debit_day import applications as deferral
 from bot.bank.db import transaction
-from bot.bank.identity import customer_by_phone
+from bot.bank.customers.identity import customer_by_phone
 from bot.bank.models import DeferralRequest, Loan, Outbox
 from bot.bank.profile import load_profile
-from bot.desk.accounts import create_staff
+from bot.bank.staff.accounts import create_staff
 from bot.desk.app import create_app
+from bot.bank.debit_day.models import RequestStatus
 from tests.test_desk import ACCOUNTS, NOW, PASSWORD, Desk, csrf_of, post_form, post_json
 
 HOME = "PC2020HL000123"       # 陈志明 13800138000, co-borrower 林秀英 13800138001
@@ -93,7 +94,7 @@ async def test_anonymous_visitors_are_refused(desk):
     for path in ("/api/deferrals", f"/api/deferrals/{reference}"):
         assert (await client.get(path)).status == 401
     assert (await client.post(f"/api/deferrals/{reference}/approve", json={})).status == 401
-    assert status_of(reference) == deferral.SUBMITTED
+    assert status_of(reference) == RequestStatus.SUBMITTED
 
 
 async def test_branch_staff_may_not_see_or_decide_deferrals(desk):
@@ -103,7 +104,7 @@ async def test_branch_staff_may_not_see_or_decide_deferrals(desk):
         assert (await clerk.get(path, allow_redirects=False)).status == 403, path
     assert (await post_json(clerk, f"/api/deferrals/{reference}/approve", {})).status == 403
     assert (await post_form(clerk, f"/deferrals/{reference}/reject", {"note": "不行"})).status == 403
-    assert status_of(reference) == deferral.SUBMITTED
+    assert status_of(reference) == RequestStatus.SUBMITTED
     assert 'href="/deferrals"' not in await (await clerk.get("/bookings")).text()
 
 
@@ -122,7 +123,7 @@ async def test_approval_is_refused_until_every_co_borrower_confirmed(desk):
     assert 'action="/deferrals/%s/approve"' % reference not in page
     after = loan(HOME)
     assert (after.debit_day, after.next_due) == (before.debit_day, before.next_due)
-    assert status_of(reference) == deferral.AWAITING and outbox() == []
+    assert status_of(reference) == RequestStatus.AWAITING_CONFIRMATION and outbox() == []
 
 
 async def test_a_refused_co_borrower_blocks_approval(desk):
@@ -148,7 +149,7 @@ async def test_confirm_then_approve_moves_the_debit_day_and_queues_the_message(d
     assert confirmed.status == 303 and confirmed.headers["Location"] == "/deferrals"
     page = await (await agent.get("/deferrals")).text()
     assert "已登记" in page and "REC-20260928-01" in page and f"/deferrals/{reference}/approve" in page
-    assert status_of(reference) == deferral.SUBMITTED
+    assert status_of(reference) == RequestStatus.SUBMITTED
 
     approved = await post_form(agent, f"/deferrals/{reference}/approve", {})
     assert approved.status == 303
@@ -197,12 +198,12 @@ async def test_reject_needs_a_note_that_is_sent_to_the_customer(desk):
     assert empty.status == 400 and "原因" in (await empty.json())["message"]
     form = await post_form(agent, f"/deferrals/{reference}/reject", {"note": ""})
     assert form.status == 303
-    assert status_of(reference) == deferral.SUBMITTED and outbox() == []
+    assert status_of(reference) == RequestStatus.SUBMITTED and outbox() == []
 
     note = "本期已扣款成功，下期还款前再申请即可"
     rejected = await post_form(agent, f"/deferrals/{reference}/reject", {"note": note})
     assert rejected.status == 303
-    assert status_of(reference) == deferral.REJECTED
+    assert status_of(reference) == RequestStatus.REJECTED
     assert loan(CONSUMER).debit_day == before.debit_day
     [row] = outbox()
     assert (row.channel, row.channel_user) == ("wechat", f"wechat-user-{HUANG}")
@@ -224,7 +225,7 @@ async def test_csrf_is_enforced_for_every_action(desk):
         assert response.status == 403, action
         wrong = await agent.post(f"/api{base}/{action}", json=data, headers={"X-CSRF-Token": "forged"})
         assert wrong.status == 403, action
-    assert status_of(reference) == deferral.AWAITING and outbox() == []
+    assert status_of(reference) == RequestStatus.AWAITING_CONFIRMATION and outbox() == []
     assert (await csrf_of(agent))
 
 

@@ -13,15 +13,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select, update
 
-from bot.bank import handoff
+from bot.bank.handoff import escalations as handoff
 from bot.bank.db import transaction
 from bot.bank.models import Escalation, Outbox, Staff
 from bot.desk import live_chat
-from bot.desk.accounts import create_staff
+from bot.bank.staff.accounts import create_staff
+from tests.bankdb import serve
 from tests import test_desk as shared
 from tests.test_desk import NOW, PASSWORD, csrf_of, post_form, post_json, route_paths
 
-desk = shared.desk   # the console with the accounts of tests/test_desk.py (agent 李敏, boss 赵总, futian, nanshan)
 
 PHONE = "13800138000"
 STOLEN = [{"role": "user", "text": f"我的卡被盗刷了，手机{PHONE}", "at": "1790000000.0"},
@@ -65,6 +65,14 @@ async def rasa(monkeypatch):
 
 
 @pytest.fixture
+async def desk(rasa, bank_db, monkeypatch):
+    """The console with the accounts of tests/test_desk.py (agent 李敏, boss 赵总, futian,
+    nanshan), reading transcripts from the fake Rasa."""
+    async with shared.running_desk(monkeypatch) as console:
+        yield console
+
+
+@pytest.fixture
 def colleague(desk) -> int:
     """A second agent, 周杰."""
     with transaction() as session:
@@ -75,12 +83,12 @@ def colleague(desk) -> int:
 def escalate(conversation: str, reason: str = "human", waited: int = 0, channel: str = "widget",
              transcript: Optional[List[Dict[str, str]]] = None) -> int:
     """An escalation opened `waited` minutes before the pinned clock; its id."""
-    ticket = handoff.open_escalation(conversation, channel, reason, STOLEN if transcript is None else transcript)
+    ticket = serve(handoff.open_escalation, conversation, channel, reason, STOLEN if transcript is None else transcript)
     return _backdate(ticket.reference, waited)
 
 
 def callback(conversation: str, waited: int = 0) -> int:
-    ticket = handoff.request_callback(conversation, "wechat", "complaint", PHONE, "明天上午 9:00-12:00", STOLEN)
+    ticket = serve(handoff.request_callback, conversation, "wechat", "complaint", PHONE, "明天上午 9:00-12:00", STOLEN)
     return _backdate(ticket.reference, waited)
 
 
@@ -154,7 +162,7 @@ async def test_the_queue_puts_urgent_first_then_longest_waiting_with_the_reply_d
     assert (body["waiting"], body["overdue"]) == (4, 1)
     by_id = {row["id"]: row for row in rows}
     assert [by_id[i]["priority_label"] for i in (urgent, high, normal)] == ["紧急", "较急", "一般"]
-    assert [by_id[i]["channel_label"] for i in (urgent, high, normal)] == ["网页", "微信", "接口"]
+    assert [by_id[i]["channel_label"] for i in (urgent, high, normal)] == ["网页客服", "微信公众号", "App/接口"]
     assert by_id[urgent]["sla"] == {"state": "running", "label": "还剩 1 分钟"}
     assert by_id[high]["sla"] == {"state": "running", "label": "还剩 2 分钟"}
     assert by_id[normal]["sla"] == {"state": "overdue", "label": "已超时 20 分钟"} and by_id[normal]["overdue"]
@@ -176,11 +184,11 @@ async def test_the_queue_puts_urgent_first_then_longest_waiting_with_the_reply_d
 
 async def test_agents_land_on_the_queue_and_showing_it_counts_them_as_online(desk):
     agent = await desk.login("agent")
-    assert handoff.agents_available() == 0
+    assert serve(handoff.agents_available) == 0
     response = await agent.get("/desk", allow_redirects=False)
     assert response.headers["Location"] == "/escalations"
     await agent.get("/escalations")
-    assert handoff.agents_available() == 1
+    assert serve(handoff.agents_available) == 1
     body = await (await agent.get("/api/escalations")).json()
     assert body["agents_online"] == 1 and body["on_duty"]
 

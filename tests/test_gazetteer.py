@@ -2,12 +2,13 @@
 import pytest
 
 from bot.bank.profile import load_profile
+from bot.bank.vocabulary import vocabulary
 from bot.nlu.gazetteer import build_pipeline, find_names
 
 
 @pytest.fixture(scope="module")
 def nlp():
-    return build_pipeline(load_profile())
+    return build_pipeline(vocabulary(load_profile()))
 
 
 def names(nlp, text):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.bank.db import transaction
 from bot.bank.models import Staff
-from bot.desk.accounts import create_staff
+from bot.bank.staff.accounts import create_staff
 from bot.desk.app import create_app
 from tests.conftest import PINNED_NOW
 from tests.conversation import Customer, bank_rows

@@ -7,11 +7,12 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from bot.bank import handoff
+from bot.bank.handoff import escalations as handoff
 from bot.bank.db import transaction
-from bot.bank.handoff import HandoffError
 from bot.bank.models import Escalation, Outbox, Staff
 from bot.clock import SHANGHAI
+from bot.bank.refusals import Refusal
+from tests.bankdb import serve, refused
 
 NOW = datetime(2026, 9, 28, 9, 30, tzinfo=SHANGHAI)    # the bank_db clock: Monday morning, on duty
 STOLEN = [{"role": "user", "text": "我的卡6222020200000000006被盗刷了，手机13800138000", "at": "t1"},
@@ -44,7 +45,7 @@ def agent(bank_db):
 
 
 def test_a_stolen_card_is_urgent_and_its_transcript_masked(agent):
-    ticket = handoff.open_escalation("c1", "rest", "lost_card", STOLEN)
+    ticket = serve(handoff.open_escalation, "c1", "rest", "lost_card", STOLEN)
     row = escalation(ticket.reference)
     assert (row.priority, row.status, row.channel) == ("urgent", "waiting", "rest")
     said = row.transcript[0]["text"]
@@ -54,46 +55,46 @@ def test_a_stolen_card_is_urgent_and_its_transcript_masked(agent):
 
 
 def test_the_same_conversation_gets_its_ticket_again_and_urgency_only_rises(agent):
-    first = handoff.open_escalation("c1", "rest", "human", STOLEN)
-    again = handoff.open_escalation("c1", "rest", "fraud", STOLEN)
+    first = serve(handoff.open_escalation, "c1", "rest", "human", STOLEN)
+    again = serve(handoff.open_escalation, "c1", "rest", "fraud", STOLEN)
     assert again.reference == first.reference and again.priority == "urgent"
-    calmer = handoff.open_escalation("c1", "rest", "complaint", STOLEN)
+    calmer = serve(handoff.open_escalation, "c1", "rest", "complaint", STOLEN)
     assert calmer.priority == "urgent"
 
 
 def test_queue_position_counts_more_urgent_and_older_cases(agent):
-    handoff.open_escalation("a", "rest", "human", [])
-    handoff.open_escalation("b", "rest", "complaint", [])
-    urgent = handoff.open_escalation("c", "rest", "fraud", [])
-    later = handoff.open_escalation("d", "rest", "human", [])
+    serve(handoff.open_escalation, "a", "rest", "human", [])
+    serve(handoff.open_escalation, "b", "rest", "complaint", [])
+    urgent = serve(handoff.open_escalation, "c", "rest", "fraud", [])
+    later = serve(handoff.open_escalation, "d", "rest", "human", [])
     assert urgent.position == 1          # jumps the queue
     assert later.position == 4           # behind the fraud, the complaint and the older "human"
-    assert [entry.reference for entry in handoff.queue()][0] == urgent.reference
+    assert [entry.reference for entry in serve(handoff.queue)][0] == urgent.reference
 
 
 def test_wait_estimate_shrinks_with_more_agents_online(agent):
     for name in "abc":
-        handoff.open_escalation(name, "rest", "human", [])
-    one_agent = handoff.ticket_for("c").wait_minutes
+        serve(handoff.open_escalation, name, "rest", "human", [])
+    one_agent = serve(handoff.ticket_for, "c").wait_minutes
     add_agent("李敏", "li")
-    assert handoff.ticket_for("c").wait_minutes < one_agent
+    assert serve(handoff.ticket_for, "c").wait_minutes < one_agent
 
 
 def test_nobody_is_available_out_of_hours_or_when_no_agent_is_online(bank_db):
-    assert handoff.agents_available(NOW) == 0                 # no agent has opened the console
+    assert serve(handoff.agents_available, at=NOW) == 0                 # no agent has opened the console
     add_agent("王小明", "wang")
-    assert handoff.agents_available(NOW) == 1
-    assert handoff.agents_available(NOW.replace(hour=23)) == 0
+    assert serve(handoff.agents_available, at=NOW) == 1
+    assert serve(handoff.agents_available, at=NOW.replace(hour=23)) == 0
     add_agent("老陈", "chen", online=False)
-    assert handoff.agents_available(NOW) == 1
+    assert serve(handoff.agents_available, at=NOW) == 1
 
 
 def test_claim_reply_close_tell_the_customer_and_resume_the_bot(agent):
-    ticket = handoff.open_escalation("c1", "rest", "lost_card", STOLEN)
+    ticket = serve(handoff.open_escalation, "c1", "rest", "lost_card", STOLEN)
     row_id = escalation(ticket.reference).id
-    handoff.claim(row_id, agent)
-    handoff.reply(row_id, agent, "您好，卡已经帮您冻结了。")
-    handoff.close(row_id, agent, "已冻结并指导补卡")
+    serve(handoff.claim, row_id, agent)
+    serve(handoff.reply, row_id, agent, "您好，卡已经帮您冻结了。")
+    serve(handoff.close, row_id, agent, "已冻结并指导补卡")
     kinds = [(row.kind, row.payload["resume"]) for row in outbox_rows("c1")]
     assert kinds == [("handoff_joined", False), ("agent_message", False), ("handoff_closed", True)]
     joined, answer, closed = outbox_rows("c1")
@@ -107,60 +108,60 @@ def test_claim_reply_close_tell_the_customer_and_resume_the_bot(agent):
 
 def test_a_claimed_case_cannot_be_taken_or_answered_by_another_agent(agent):
     other = add_agent("李敏", "li")
-    row_id = escalation(handoff.open_escalation("c1", "rest", "human", []).reference).id
-    handoff.claim(row_id, agent)
-    handoff.claim(row_id, agent)                       # re-claiming one's own case is harmless
-    with pytest.raises(HandoffError, match="taken"):
-        handoff.claim(row_id, other)
-    with pytest.raises(HandoffError, match="not_yours"):
-        handoff.reply(row_id, other, "你好")
-    with pytest.raises(HandoffError, match="empty"):
-        handoff.reply(row_id, agent, "   ")
+    row_id = escalation(serve(handoff.open_escalation, "c1", "rest", "human", []).reference).id
+    serve(handoff.claim, row_id, agent)
+    serve(handoff.claim, row_id, agent)                       # re-claiming one's own case is harmless
+    with refused("taken"):
+        serve(handoff.claim, row_id, other)
+    with refused("not_yours"):
+        serve(handoff.reply, row_id, other, "你好")
+    with refused("invalid"):
+        serve(handoff.reply, row_id, agent, "   ")
     assert len(outbox_rows("c1")) == 1                 # only the "joined" notice
 
 
 def test_transfer_moves_the_case_and_leaves_a_note(agent):
     other = add_agent("李敏", "li")
-    row_id = escalation(handoff.open_escalation("c1", "rest", "complaint", []).reference).id
-    handoff.claim(row_id, agent)
-    handoff.add_note(row_id, agent, "客户情绪激动，先道歉")
-    handoff.transfer(row_id, agent, other)
-    handoff.reply(row_id, other, "您好，我来跟进。")
-    detail = handoff.detail(row_id)
+    row_id = escalation(serve(handoff.open_escalation, "c1", "rest", "complaint", []).reference).id
+    serve(handoff.claim, row_id, agent)
+    serve(handoff.add_note, row_id, agent, "客户情绪激动，先道歉")
+    serve(handoff.transfer, row_id, agent, other)
+    serve(handoff.reply, row_id, other, "您好，我来跟进。")
+    detail = serve(handoff.detail, row_id)
     assert detail.entry.assignee == "李敏"
     assert [note["text"] for note in detail.notes] == ["客户情绪激动，先道歉", "转给 李敏"]
     assert "李客服" in outbox_rows("c1")[1].payload["messages"][1]["text"]
-    with pytest.raises(HandoffError):
-        handoff.reply(row_id, agent, "我还在")
+    with pytest.raises(Refusal):
+        serve(handoff.reply, row_id, agent, "我还在")
 
 
 def test_callbacks_are_recorded_and_finished(agent):
-    ticket = handoff.request_callback("c9", "wechat", "home_service", "13800138000", "明天上午9-12点", STOLEN)
+    ticket = serve(handoff.request_callback, "c9", "wechat", "home_service", "13800138000", "明天上午9-12点", STOLEN)
     row = escalation(ticket.reference)
     assert (row.status, row.callback_phone, row.priority) == ("callback_requested", "13800138000", "high")
-    handoff.finish_callback(row.id, agent, reached=False, note="无人接听")
+    serve(handoff.finish_callback, row.id, agent, reached=False, note="无人接听")
     assert escalation(ticket.reference).status == "callback_requested"
-    handoff.finish_callback(row.id, agent, reached=True)
+    serve(handoff.finish_callback, row.id, agent, reached=True)
     done = escalation(ticket.reference)
     assert done.status == "resolved" and done.callback_reached_at is not None
-    assert handoff.open_escalation("c9", "wechat", "human", []).reference != ticket.reference
+    assert serve(handoff.open_escalation, "c9", "wechat", "human", []).reference != ticket.reference
 
 
 def test_sla_marks_cases_without_a_first_reply_as_overdue(agent, monkeypatch):
-    handoff.open_escalation("c1", "rest", "fraud", [])
-    assert not handoff.queue()[0].overdue
+    serve(handoff.open_escalation, "c1", "rest", "fraud", [])
+    assert not serve(handoff.queue)[0].overdue
     monkeypatch.setenv("HELPLINE_NOW", "2026-09-28T09:33:00+08:00")
-    entry = handoff.queue()[0]
+    entry = serve(handoff.queue)[0]
     assert entry.waited_minutes == 3 and entry.sla_minutes == 2 and entry.overdue
 
 
 def test_a_case_nobody_takes_goes_back_to_the_bot_with_the_hotline(agent, monkeypatch):
-    ticket = handoff.open_escalation("c1", "rest", "human", [])
-    handoff.open_escalation("w1", "wechat", "human", [])
-    assert handoff.release_unclaimed("rest") == 0                 # not yet
+    ticket = serve(handoff.open_escalation, "c1", "rest", "human", [])
+    serve(handoff.open_escalation, "w1", "wechat", "human", [])
+    assert serve(handoff.release_unclaimed, "rest") == 0                 # not yet
     monkeypatch.setenv("HELPLINE_NOW", "2026-09-28T09:51:00+08:00")
-    assert handoff.release_unclaimed("rest") == 1
+    assert serve(handoff.release_unclaimed, "rest") == 1
     assert escalation(ticket.reference).status == "resolved"
     (row,) = outbox_rows("c1")
     assert row.payload["resume"] and "400-830-9595" in row.payload["messages"][1]["text"]
-    assert handoff.ticket_for("w1") is not None                   # other channels wait for their own loop
+    assert serve(handoff.ticket_for, "w1") is not None                   # other channels wait for their own loop

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from bot.bank import holidays
+from bot.bank.hours import holidays
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 from datetime import date, datetime, time
 
 from bot.bank.db import transaction
-from bot.bank.hours import find_branch, hours_on, notices_for, open_now
+from bot.bank.hours.timetable import find_branch, hours_on, notices_for, open_now
 from bot.clock import SHANGHAI
 
 

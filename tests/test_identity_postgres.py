@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.bank.db import transaction
-from bot.bank.identity import send_code, verify_code
+from bot.bank.customers.identity import send_code, verify_code
 from bot.bank.seed import seed
 from bot.clock import SHANGHAI
 from tests.bankdb import postgres_available, scratch_postgres
@@ -29,7 +29,7 @@ class Catch:
 def test_a_fresh_code_is_accepted_and_an_old_one_expires_on_postgresql(tmp_path, monkeypatch):
     monkeypatch.setenv("HELPLINE_DATA_DIR", str(tmp_path))
     sender = Catch()
-    monkeypatch.setattr("bot.bank.identity.code_sender", lambda: sender)
+    monkeypatch.setattr("bot.bank.customers.identity.code_sender", lambda: sender)
     with scratch_postgres() as url:
         monkeypatch.setenv("DATABASE_URL", url)
         monkeypatch.setenv("PGTZ", "UTC")  # the session zone of most servers, whatever this one's is

@@ -18,18 +18,23 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from bot.bank import booking as bookings
-from bot.bank import csat, deferral, handoff
-from bot.bank.branch_admin import check_in, mark_no_show
+from bot.bank.booking import lifecycle as bookings
+from bot.bank.capacity import slots as tickets
+from bot.bank.csat import surveys as csat
+from bot.bank.debit_day import applications as deferral
+from bot.bank.debit_day import review
+from bot.bank.handoff import escalations as handoff
+from bot.bank.booking.counter import check_in, mark_no_show
 from bot.bank.db import transaction
-from bot.bank.hours import find_branch
-from bot.bank.identity import customer_by_phone
-from bot.bank.insights import compute
-from bot.bank.insights_figures import Durations, Period, Rate
+from bot.bank.hours.timetable import find_branch
+from bot.bank.customers.identity import customer_by_phone
+from bot.insights.report import compute
+from bot.insights.figures import Durations, Period, Rate
 from bot.bank.models import Escalation, Slot, Staff
 from bot.clock import SHANGHAI
-from bot.desk.accounts import create_staff
+from bot.bank.staff.accounts import create_staff
 from bot.desk.app import create_app
+from tests.bankdb import serve
 from tests.conftest import PINNED_NOW
 from tests.test_desk import ACCOUNTS, NOW, PASSWORD, Desk, post_form
 
@@ -48,17 +53,17 @@ def at(day: int, hour: int, minute: int = 0, second: int = 0, month: int = 9) ->
 
 def said(text: str, intent: str, when: datetime, confidence: float = 0.95, channel: str = "rest",
          key: Optional[str] = None, ranking: tuple = ()) -> list:
-    """The customer's message and the bot's answer, as Rasa stores them."""
-    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+    """The customer's message and the bot's answer, as Rasa stores them; `key` ("kb/transfer")
+    is the knowledge-base topic that answered it (action_answer_question sets the slot)."""
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 
     parse = {"intent": {"name": intent, "confidence": confidence},
              "intent_ranking": [{"name": intent, "confidence": confidence}]
              + [{"name": name, "confidence": 0.1} for name in ranking]}
-    if key:
-        parse["response_selector"] = {key.split("/")[0]: {"response": {"intent_response_key": key}}}
     stamp = when.timestamp()
+    answered = [SlotSet("knowledge_topic", key.split("/", 1)[1], timestamp=stamp + 0.5)] if key else []
     return [UserUttered(text, intent=parse["intent"], parse_data=parse, input_channel=channel, timestamp=stamp),
-            BotUttered("好的", timestamp=stamp + 1), ActionExecuted("action_listen", timestamp=stamp + 1)]
+            *answered, BotUttered("好的", timestamp=stamp + 1), ActionExecuted("action_listen", timestamp=stamp + 1)]
 
 
 def session(when: datetime) -> list:
@@ -75,14 +80,14 @@ def week_conversations() -> dict:
         "kate": session(at(20, 23, 30)) + said("你好", "greet", at(20, 23, 31))
         + said("嗯", "nlu_fallback", at(21, 0, 10), confidence=0.4),
         "alice": session(at(21, 10)) + said("你好", "greet", at(21, 10, 0, 10))
-        + said("怎么转账", "howto", at(21, 10, 0, 40), 0.9, key="howto/transfer")
-        + session(at(22, 9)) + said("怎么转账", "howto", at(22, 9, 0, 10), 0.9, key="howto/transfer")
-        + said("怎么转账", "howto", at(22, 9, 1), 0.9, key="howto/transfer")
-        + said("转账限额是多少", "howto", at(22, 9, 2), 0.9, key="howto/transfer_limit"),
+        + said("怎么转账", "ask_question", at(21, 10, 0, 40), 0.9, key="kb/transfer")
+        + session(at(22, 9)) + said("怎么转账", "ask_question", at(22, 9, 0, 10), 0.9, key="kb/transfer")
+        + said("怎么转账", "ask_question", at(22, 9, 1), 0.9, key="kb/transfer")
+        + said("转账限额是多少", "ask_question", at(22, 9, 2), 0.9, key="kb/transfer_limit"),
         "bob": session(at(21, 11)) + said("我要转人工", "request_human", at(21, 11, 0, 30), 0.98, "widget"),
         "carol": session(at(21, 14)) + said(f"我的手机号{PHONE}收不到验证码", "nlu_fallback", at(21, 14, 1), 0.4,
-                                            "wechat", ranking=("howto",))
-        + said("验证码一直没收到", "howto", at(21, 14, 2), 0.3, "wechat", key="howto/update_phone"),
+                                            "wechat", ranking=("ask_question",))
+        + said("短信验证码一直收不到", "nlu_fallback", at(21, 14, 2), 0.3, "wechat"),
         "dave": session(at(22, 10)) + said("我的卡丢了", "report_lost_card", at(22, 10, 0, 30), 0.99, "wechat"),
         "erin": session(at(22, 20)) + said("信用卡分期怎么弄", "out_of_scope", at(22, 20, 0, 30), 0.7, "widget"),
         "frank": session(at(23, 22, 30)) + said("投诉你们服务", "complain", at(23, 22, 30, 30), 0.96),
@@ -135,14 +140,14 @@ def agent_id() -> int:
 def live_case(clock: Clock, sender: str, channel: str, reason: str, opened: datetime, claimed: datetime,
               replied: datetime, closed: datetime) -> None:
     clock(opened)
-    case = escalation_id(handoff.open_escalation(sender, channel, reason, []).reference)
+    case = escalation_id(serve(handoff.open_escalation, sender, channel, reason, []).reference)
     staff = agent_id()
     clock(claimed)
-    handoff.claim(case, staff)
+    serve(handoff.claim, case, staff)
     clock(replied)
-    handoff.reply(case, staff, "您好，我来帮您处理。")
+    serve(handoff.reply, case, staff, "您好，我来帮您处理。")
     clock(closed)
-    handoff.close(case, staff)           # asks the satisfaction question too
+    serve(handoff.close, case, staff)           # asks the satisfaction question too
 
 
 def week_handoffs(clock: Clock) -> None:
@@ -150,31 +155,31 @@ def week_handoffs(clock: Clock) -> None:
     live_case(clock, "carol", "wechat", "fallback", at(21, 14, 5), at(21, 14, 10), at(21, 14, 20), at(21, 14, 40))
     live_case(clock, "dave", "wechat", "lost_card", at(22, 10, 1), at(22, 10, 1, 30), at(22, 10, 2), at(22, 10, 30))
     clock(at(22, 20, 5))
-    erin = escalation_id(handoff.request_callback("erin", "widget", "human", HUANG, "今晚", []).reference)
+    erin = escalation_id(serve(handoff.request_callback, "erin", "widget", "human", HUANG, "今晚", []).reference)
     clock(at(23, 10))
-    handoff.finish_callback(erin, agent_id(), reached=True)
+    serve(handoff.finish_callback, erin, agent_id(), reached=True)
     clock(at(23, 22, 31))
-    handoff.request_callback("frank", "rest", "complaint", LIU, "明天上午", [])
+    serve(handoff.request_callback, "frank", "rest", "complaint", LIU, "明天上午", [])
     clock(at(23, 9, 1))
-    handoff.open_escalation("mike", "wechat", "distress", [])
+    serve(handoff.open_escalation, "mike", "wechat", "distress", [])
     clock(at(23, 9, 25))
-    assert handoff.release_unclaimed("wechat") == 1     # nobody took mike's case
+    assert serve(handoff.release_unclaimed, "wechat") == 1     # nobody took mike's case
     clock(at(25, 0, 10))
-    handoff.open_escalation("judy", "rest", "human", [])  # after the week, in judy's conversation of the 24th
+    serve(handoff.open_escalation, "judy", "rest", "human", [])  # after the week, in judy's conversation of the 24th
     clock(at(25, 9, 5))
-    handoff.open_escalation("ivan", "rest", "human", [])  # in ivan's next conversation, not the one of the 24th
+    serve(handoff.open_escalation, "ivan", "rest", "human", [])  # in ivan's next conversation, not the one of the 24th
 
 
 def week_surveys(clock: Clock) -> None:
     clock(at(21, 11, 25))
-    assert csat.record_score("bob", 3)
+    assert serve(csat.record_score, "bob", 3)
     clock(at(22, 10, 35))
-    assert csat.record_score("dave", 4)
+    assert serve(csat.record_score, "dave", 4)
     clock(at(23, 15, 5))
-    assert csat.ask("gina", "wechat")
-    assert csat.record_score("gina", 5)
+    assert serve(csat.ask, "gina", "wechat")
+    assert serve(csat.record_score, "gina", 5)
     clock(at(25, 9, 30))                                  # after the week
-    assert csat.ask("ivan", "rest") and csat.record_score("ivan", 1)
+    assert serve(csat.ask, "ivan", "rest") and serve(csat.record_score, "ivan", 1)
 
 
 def submit(phone: str, loan: str, day: int, channel: str, when: datetime) -> str:
@@ -190,14 +195,14 @@ def week_deferrals() -> None:
     home = submit(CHEN, "PC2020HL000123", 15, "rest", at(22, 9))
     submit(LIU, "PC2019JY000876", 15, "wechat", at(23, 12))          # waits for its co-borrowers
     with transaction() as db:
-        deferral.approve(db, consumer, "boss", at(22, 10))
+        review.approve(db, consumer, "boss", at(22, 10))
     with transaction() as db:
-        deferral.reject(db, home, "boss", "材料不全", at(22, 15))
+        review.reject(db, home, "boss", "材料不全", at(22, 15))
 
 
 def book(phone: str, branch: str, service: str, day: date, starts: time, channel: str) -> str:
     with transaction() as db:
-        slot = next(s for s in bookings.ensure_slots(db, find_branch(db, branch), service, day) if s.starts_at == starts)
+        slot = next(s for s in tickets.ensure_slots(db, find_branch(db, branch), service, day) if s.starts_at == starts)
         return bookings.book(db, customer_by_phone(db, phone).id, slot.id, channel, at(20, 9)).reference
 
 
@@ -281,7 +286,7 @@ async def test_callbacks_surveys_deferrals_and_the_targets(week):
     assert {s.status: s.count for s in ins.deferrals} == {
         "submitted": 0, "awaiting_confirmation": 1, "approved": 1, "rejected": 1, "cancelled": 0}
     assert ins.deferral_decision_hours == Durations(2, 15.0, 24.0)
-    assert (ins.howto_answers, ins.self_service, ins.counter_visits) == (3, 3, 4)
+    assert (ins.knowledge_answers, ins.self_service, ins.counter_visits) == (3, 3, 4)
     assert ins.online == Rate.of(6, 10, 0.7) and ins.online.met is False
 
 
@@ -318,7 +323,7 @@ async def test_one_channel(week):
     assert ins.csat == Rate.of(2, 2, 0.85) and ins.csat.met is True
     assert {s.status: s.count for s in ins.deferrals}["approved"] == 1
     assert ins.deferral_decision_hours == Durations(1, 24.0, 24.0)
-    assert (ins.howto_answers, ins.self_service, ins.counter_visits) == (0, 2, 2)
+    assert (ins.knowledge_answers, ins.self_service, ins.counter_visits) == (0, 2, 2)
     futian = by_branch(ins, "futian")
     assert (futian.booked, futian.no_show, futian.held, futian.capacity) == (2, 1, 2, 1566)
     widget = compute(WEEK, channel="widget")
@@ -355,9 +360,9 @@ async def test_a_case_inside_its_reply_deadline_is_not_judged_yet(bank_db, monke
     monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
     clock = Clock(monkeypatch)
     clock(at(28, 9, 15))
-    handoff.open_escalation("slow", "rest", "human", [])       # normal: 10 minutes, passed at 09:25
+    serve(handoff.open_escalation, "slow", "rest", "human", [])       # normal: 10 minutes, passed at 09:25
     clock(at(28, 9, 29))
-    handoff.open_escalation("fresh", "rest", "lost_card", [])  # urgent: 2 minutes, not passed at 09:30
+    serve(handoff.open_escalation, "fresh", "rest", "lost_card", [])  # urgent: 2 minutes, not passed at 09:30
     clock.reset()
     ins = compute(Period(date(2026, 9, 28), date(2026, 9, 28)))
     urgent, _high, normal = ins.by_priority

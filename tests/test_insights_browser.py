@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from bot.bank.db import transaction
-from bot.desk.accounts import create_staff
+from bot.bank.staff.accounts import create_staff
 from tests.test_desk import NOW, PASSWORD
 from tests.test_insights import PHONE, WEEK_QUERY, build_week
 from tests import test_widget_browser

@@ -10,10 +10,12 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ConversationPaused
 from sqlalchemy import select
 
-from bot.bank import outbox
+from bot.bank.messaging import outbox
 from bot.bank.db import transaction
 from bot.bank.models import Outbox
 from bot.channels.delivery import OutboxDelivery
+from bot.clock import now
+from tests.bankdb import serve
 
 
 class RecordingPusher:
@@ -35,7 +37,7 @@ def agent(bank_db):
 def queue_closing(recipient: str = "c1", channel: str = "rest") -> int:
     with transaction() as session:
         return outbox.queue(session, channel, recipient, "handoff_closed",
-                            [{"custom": {"handoff": "left"}}, {"text": "本次人工服务已结束"}], resume=True).id
+                            [{"custom": {"handoff": "left"}}, {"text": "本次人工服务已结束"}], at=now(), resume=True).id
 
 
 def row(row_id: int) -> Outbox:
@@ -86,12 +88,12 @@ async def test_each_channel_delivers_only_its_own_rows(agent):
 
 def test_a_claimed_row_is_not_claimed_again_by_another_worker(bank_db):
     queue_closing()
-    assert len(outbox.claim("rest", "worker-a")) == 1
-    assert outbox.claim("rest", "worker-b") == []
+    assert len(serve(outbox.claim, "rest", "worker-a")) == 1
+    assert serve(outbox.claim, "rest", "worker-b") == []
 
 
 def test_messages_already_in_the_tracker_are_not_recorded_again(bank_db):
     with transaction() as session:
-        outbox.queue(session, "wechat", "o1", "late_reply", [{"text": "晚到的回答"}], record=False)
-    (item,) = outbox.claim("wechat", "worker-a")
+        outbox.queue(session, "wechat", "o1", "late_reply", [{"text": "晚到的回答"}], at=now(), record=False)
+    (item,) = serve(outbox.claim, "wechat", "worker-a")
     assert item.recorded

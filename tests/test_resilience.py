@@ -12,10 +12,11 @@ from sqlalchemy.exc import OperationalError
 from actions.booking import ActionAskBranch, ActionSubmitBooking, ValidateBookingForm
 from actions.handoff import ActionHandOff
 from actions.resilience import busy_text, database_guarded
-from bot.bank import booking as bookings
+from bot.bank.booking import lifecycle as bookings
+from bot.bank.capacity import slots as tickets
 from bot.bank.db import transaction
-from bot.bank.hours import find_branch
-from bot.bank.identity import customer_by_phone
+from bot.bank.hours.timetable import find_branch
+from bot.bank.customers.identity import customer_by_phone
 from bot.bank.models import Booking, Slot
 from bot.clock import SHANGHAI
 
@@ -38,7 +39,7 @@ def database_down(monkeypatch):
 def test_a_booking_interrupted_by_the_database_writes_nothing(bank_db, monkeypatch):
     with transaction() as session:
         me = customer_by_phone(session, "13800138000").id
-        slot = bookings.free_slots(session, find_branch(session, "福田支行"), "面签", date(2026, 9, 29), NOW)[0]
+        slot = tickets.free_slots(session, find_branch(session, "福田支行"), "面签", date(2026, 9, 29), NOW)[0]
 
     def connection_lost() -> str:  # after the ticket is taken, before the booking row
         raise OperationalError("INSERT INTO bookings", {}, Exception("server closed the connection"))

@@ -14,10 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from bot.bank import outbox
+from bot.bank.messaging import outbox
 from bot.bank.db import transaction
 from bot.channels.wechat import UNKNOWN_MENU, UNSUPPORTED_REPLY, VOICE_UNHEARD
 from bot.channels.wechat_crypto import WeChatCipher, signature
+from bot.clock import now
 from tests.conftest import PINNED_NOW
 from tests.conversation import bank_rows
 from tests.fake_wechat import FakeWeChatApi, WeChatClient, bot_texts, number_of, user_texts
@@ -236,7 +237,7 @@ def test_an_agent_message_with_buttons_is_pushed_and_its_numbers_work(client, op
         outbox.queue(session, "wechat", openid, "agent_message", [
             {"text": "还需要别的帮助吗？", "metadata": {"agent": "王客服"},
              "buttons": [{"title": "查营业时间", "payload": "/ask_opening_hours"},
-                         {"title": "预约办理", "payload": "/book_appointment"}]}])
+                         {"title": "预约办理", "payload": "/book_appointment"}]}], at=now())
     pushed = fake_api.wait_for_texts(openid)
     assert pushed == ["还需要别的帮助吗？\n回复数字即可选择：\n1. 查营业时间\n2. 预约办理"]
     assert "还需要别的帮助吗？" in bot_texts(wechat_stack, openid)  # the transcript has it too
@@ -252,7 +253,7 @@ def test_while_an_agent_has_the_conversation_the_bot_stays_silent(client, openid
     assert client.send(openid, Content=HOURS_QUESTION).text == "success"
     with transaction() as session:
         outbox.queue(session, "wechat", openid, "handoff_closed",
-                     [{"custom": {"handoff": "closed"}}, {"text": "李客服已结束本次服务，祝您生活愉快！"}], resume=True)
+                     [{"custom": {"handoff": "closed"}}, {"text": "李客服已结束本次服务，祝您生活愉快！"}], at=now(), resume=True)
     assert fake_api.wait_for_texts(openid) == ["李客服已结束本次服务，祝您生活愉快！"]
     deadline = time.monotonic() + 30  # the resume is recorded before the push, but give the store a moment
     while wechat_stack.tracker(openid).get("paused") and time.monotonic() < deadline:

@@ -162,14 +162,20 @@ def test_retry_keys_tell_a_retry_from_a_second_click_in_the_same_second():
     assert len(Inbound(longest, sealed=False).key) <= 200  # the store's key column
 
 
-def test_credentials_fall_back_to_the_environment(monkeypatch):
+def test_credentials_come_from_credentials_yml_with_the_settings_defaults(monkeypatch):
+    """credentials.yml names each value as ${WECHAT_*}; unset ones take bot/settings.py's defaults."""
+    from rasa.shared.utils.io import read_config_file
+
+    from bot.settings import ROOT, export_defaults
+
     monkeypatch.setenv("WECHAT_TOKEN", "from-env")
-    monkeypatch.setenv("WECHAT_APP_ID", "wx-env")
-    monkeypatch.delenv("WECHAT_API_BASE", raising=False)
-    config = WeChatConfig.from_credentials({"token": None, "app_id": "wx-yaml", "reply_timeout": 2})
+    for name in ("WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_ENCODING_AES_KEY", "WECHAT_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    export_defaults()
+    channel = read_config_file(str(ROOT / "credentials.yml"))["bot.channels.wechat.WeChatInput"]
+    config = WeChatConfig.from_credentials(channel)
     assert (config.token, config.app_id, config.api_base, config.reply_timeout) == (
-        "from-env", "wx-yaml", "https://api.weixin.qq.com", 2.0)
-    assert WeChatConfig.from_credentials({"reply_timeout": None}).reply_timeout == 4.0
+        "from-env", "", "https://api.weixin.qq.com", 4.0)
     assert WeChatConfig.from_credentials({"reply_timeout": 0}).reply_timeout == 0.0
 
 

@@ -21,6 +21,7 @@ from typing import Iterator, List, Tuple
 
 import pytest
 import socketio
+from tests.bankdb import serve
 from aiohttp import web
 from playwright.sync_api import expect, sync_playwright
 
@@ -276,18 +277,19 @@ def widget(context, site) -> Iterator[Widget]:
 
 def queue_for(session_id: str, kind: str, messages: List[dict]) -> None:
     """What the console does when an agent acts: an outbox row for the widget."""
-    from bot.bank import outbox
     from bot.bank.db import transaction
+    from bot.bank.messaging import outbox
+    from bot.clock import now
 
     with transaction() as session:
-        outbox.queue(session, "widget", session_id, kind, messages)
+        outbox.queue(session, "widget", session_id, kind, messages, at=now())
 
 
 def wait_until_delivered(session_id: str, timeout: float = 15) -> None:
-    from bot.bank import outbox
+    from bot.bank.messaging import outbox
 
     deadline = time.monotonic() + timeout
-    while outbox.pending_for("widget", session_id):
+    while serve(outbox.pending_for, "widget", session_id):
         assert time.monotonic() < deadline, "the outbox row was not delivered"
         time.sleep(0.2)
 

@@ -9,7 +9,7 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
-from bot.bank.outbox import OutboxItem
+from bot.bank.messaging.outbox import OutboxItem
 from bot.channels import widget
 from bot.channels.widget import WidgetInput, history_messages, pushed_messages, widget_message
 from bot.desk.app import PAGE_MODULES, create_app

@@ -6,7 +6,6 @@ an SQLite file under the data directory (`HELPLINE_DATA_DIR`, default
 """
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -16,36 +15,22 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-ROOT = Path(__file__).resolve().parents[2]
+from bot.settings import settings
 
 
 def data_dir() -> Path:
     """Where the SQLite files live; created on first use."""
-    path = Path(os.environ.get("HELPLINE_DATA_DIR", ROOT / "var"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return settings().data_dir
 
 
 def database_url() -> str:
     """`DATABASE_URL`, or the default SQLite file in the data directory."""
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir() / 'bank.db'}"
+    return settings().database_url
 
 
 def tracker_database_url() -> str:
-    """Where Rasa keeps conversations (its `events` table).
-
-    `TRACKER_DATABASE_URL` if set; otherwise the bank's PostgreSQL database
-    when `DATABASE_URL` names one (one server to back up and replicate);
-    otherwise an SQLite file of its own beside the bank's, because two
-    writers with different locking habits should not share one SQLite file.
-    """
-    explicit = os.environ.get("TRACKER_DATABASE_URL")
-    if explicit:
-        return explicit
-    bank = os.environ.get("DATABASE_URL", "")
-    if bank and not bank.startswith("sqlite"):
-        return bank
-    return f"sqlite:///{data_dir() / 'tracker.db'}"
+    """Where Rasa keeps conversations (its `events` table); see `Settings.tracker_database_url`."""
+    return settings().tracker_database_url
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -79,10 +64,6 @@ def engine_for(url: str) -> Engine:
         _tune_sqlite(engine)
         return engine
     return create_engine(url, future=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
-
-
-def get_engine() -> Engine:
-    return engine_for(database_url())
 
 
 @lru_cache(maxsize=8)

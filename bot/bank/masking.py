@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.identifiers import MOBILE
+
 # Chinese characters count as word characters in Python's `\w`, so the
 # borders are spelled out: no Latin letter, digit or decimal point on either side.
 # A run of digits, optionally grouped by single spaces or hyphens, optionally
@@ -24,7 +26,7 @@ _CANDIDATE = re.compile(
 )
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_MOBILE = re.compile(r"1[3-9]\d{9}")
+_MOBILE = re.compile(MOBILE)
 
 
 def _digits(text: str) -> str:

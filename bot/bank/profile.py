@@ -1,7 +1,6 @@
-"""The bank's profile (name, hotlines, branches) from one editable file."""
+"""The bank's profile (name, hotlines, branches, services) from one editable file."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -9,26 +8,21 @@ from typing import Any, Dict, List
 
 import yaml
 
-DEFAULT_PROFILE_PATH = Path(__file__).with_name("demo_bank.yml")
+from bot.settings import settings
 
 
 @dataclass(frozen=True)
 class BankProfile:
-    """What the assistant says about the bank itself."""
+    """What the assistant says about the bank itself, and the bank's own rules of service."""
 
     name: str
     app_name: str
     hotline: str
     crisis_line: str
     agent_hours: str
-    timezone: str
+    booking_horizon_days: int
     branches: List[Dict[str, Any]]
     services: List[Dict[str, Any]]
-
-
-def profile_path() -> Path:
-    """The profile file: `BANK_PROFILE` when set, else the bundled demo bank."""
-    return Path(os.environ.get("BANK_PROFILE", DEFAULT_PROFILE_PATH))
 
 
 @lru_cache(maxsize=4)
@@ -40,13 +34,13 @@ def _load(path: Path) -> BankProfile:
         app_name=bank["app_name"],
         hotline=bank["hotline"],
         crisis_line=str(bank["crisis_line"]),
-        agent_hours=bank.get("agent_hours", "08:00-22:00"),
-        timezone=bank.get("timezone", "Asia/Shanghai"),
+        agent_hours=bank["agent_hours"],
+        booking_horizon_days=int(bank["booking_horizon_days"]),
         branches=list(raw.get("branches", [])),
         services=list(raw.get("services", [])),
     )
 
 
 def load_profile() -> BankProfile:
-    """The bank profile, read once per process."""
-    return _load(profile_path())
+    """The bank profile named by `BANK_PROFILE` (the bundled demo bank by default)."""
+    return _load(Path(settings().bank_profile))

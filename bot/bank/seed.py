@@ -1,9 +1,11 @@
 """Load the demo bank (bot/bank/demo_bank.yml) into the bank database.
 
 `python -m bot.bank.seed` migrates the schema and upserts the branches, their
-weekly hours and services, the current epidemic notice and a few dated
-exceptions, so the demo shows rotation closures and holiday openings.
-Running it again updates the same rows; bookings are never touched.
+weekly hours and services, the current notice and a few dated exceptions,
+so the demo shows rotation closures and holiday openings, the demo loans,
+and the demo knowledge base (topics the database does not have yet).
+Running it again updates the same rows; bookings and staff's edits of the
+knowledge base are never touched.
 """
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.bank.db import transaction
-from bot.bank.holidays import is_makeup_working_day, is_working_day
-from bot.bank.loans_seed import seed_loans
+from bot.bank.hours.holidays import is_makeup_working_day, is_working_day
+from bot.bank.debit_day.demo_loans import seed_loans
+from bot.bank.knowledge.topics import load_demo
 from bot.bank.models import Branch, HoursException, Notice, WeeklyHours
 from bot.bank.profile import BankProfile, load_profile
 from bot.bank.schema import upgrade
@@ -104,6 +107,7 @@ def seed(profile: Optional[BankProfile] = None, today: Optional[date] = None) ->
             _upsert_branch(session, data)
         _demo_notices_and_exceptions(session, today or now().date())
         seed_loans(session, today or now().date())
+        load_demo(session, at=now())
         count = len(session.execute(select(Branch.id)).all())
     logger.info("Seeded %d branches", count)
     return count

@@ -14,25 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from typing import Any, Dict, Optional, Protocol
 
-from sqlalchemy import JSON, Column, Float, String, delete
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from bot.bank.db import transaction
-from bot.bank.models import Base
-
-
-class WeChatDedup(Base):
-    """One store entry; `expires_at` is Unix time, so expiry needs no time zone."""
-
-    __tablename__ = "wechat_dedup"
-
-    key = Column(String(200), primary_key=True)
-    value = Column(JSON, nullable=False)
-    expires_at = Column(Float, nullable=False, index=True)
+from bot.bank.messaging.models import WeChatDedup
+from bot.settings import settings
 
 
 class RetryStore(Protocol):
@@ -125,5 +115,5 @@ class RedisStore:
 
 def make_store() -> RetryStore:
     """Redis when `REDIS_URL` is set, else the bank database."""
-    url = os.environ.get("REDIS_URL")
+    url = settings().redis_url
     return RedisStore(url) if url else DatabaseStore()

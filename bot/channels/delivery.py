@@ -3,7 +3,7 @@
 Every channel that can reach a customer unprompted (widget: socket.io room;
 WeChat: customer service API; REST: callback URL) implements `Pusher` and
 calls `attach_delivery` on its blueprint. When the server starts, a loop
-claims that channel's outbox rows (`bot.bank.outbox`), writes their messages
+claims that channel's outbox rows (`bot.bank.messaging.outbox`), writes their messages
 into the conversation's tracker under Rasa's lock (so the transcript is
 complete and `resume` rows lift the hand-off pause), then pushes them.
 A push that raises is retried on a later pass; nothing is dropped.
@@ -20,12 +20,14 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed
 from sanic import Blueprint, Sanic
 
-from bot.bank import handoff, outbox
-from bot.bank.outbox import OutboxItem
+from bot.bank.db import transaction
+from bot.bank.handoff import escalations
+from bot.bank.messaging import outbox
+from bot.bank.messaging.outbox import OutboxItem
+from bot.clock import now
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
-
-POLL_SECONDS = float(os.environ.get("HELPLINE_OUTBOX_POLL", "0.5"))
 
 
 class Pusher(Protocol):
@@ -67,24 +69,34 @@ class OutboxDelivery:
     async def deliver_pending(self) -> int:
         """One pass: release abandoned hand-offs, then claim, record, push.
         Returns how many were delivered."""
-        await asyncio.to_thread(handoff.release_unclaimed, self.channel)
-        items = await asyncio.to_thread(outbox.claim, self.channel, self.worker)
+        items = await asyncio.to_thread(self._release_and_claim)
         delivered = 0
         for item in items:
             delivered += await self._deliver(item)
         return delivered
 
+    def _release_and_claim(self) -> list:
+        with transaction() as session:
+            escalations.release_unclaimed(session, self.channel, at=now())
+        with transaction() as session:
+            return outbox.claim(session, self.channel, self.worker, at=now())
+
+    @staticmethod
+    def _mark(mark: Callable, item_id: int, *args: Any) -> None:
+        with transaction() as session:
+            mark(session, item_id, *args, at=now())
+
     async def _deliver(self, item: OutboxItem) -> int:
         try:
             if not item.recorded:
                 await record_in_tracker(self.agent, item)
-                await asyncio.to_thread(outbox.mark_recorded, item.id)
+                await asyncio.to_thread(self._mark, outbox.mark_recorded, item.id)
             await self.pusher.push(item)
         except Exception as error:  # a channel or network fault: retry later
             logger.warning("outbox %s to %s failed: %r", item.id, self.channel, error)
-            await asyncio.to_thread(outbox.mark_failed, item.id, repr(error))
+            await asyncio.to_thread(self._mark, outbox.mark_failed, item.id, repr(error))
             return 0
-        await asyncio.to_thread(outbox.mark_delivered, item.id)
+        await asyncio.to_thread(self._mark, outbox.mark_delivered, item.id)
         return 1
 
     async def run(self) -> None:
@@ -96,7 +108,7 @@ class OutboxDelivery:
                 raise
             except Exception:
                 logger.exception("outbox delivery for %s failed; retrying", self.channel)
-            await asyncio.sleep(POLL_SECONDS)
+            await asyncio.sleep(float(settings().outbox_poll))
 
 
 def attach_delivery(blueprint: Blueprint, channel: str, make_pusher: Callable[[Sanic], Pusher]) -> None:

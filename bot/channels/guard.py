@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import os
 import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
 
@@ -38,10 +37,10 @@ from bot import metrics
 from bot.bank.profile import load_profile
 from bot.logs import conversation_id
 from bot.ratelimit import RateLimiter, shared_limiter
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DEADLINE = 4.5
 # Messages Rasa rightly answers with silence (a new session, a restart).
 SILENT_COMMANDS = tuple(INTENT_MESSAGE_PREFIX + intent for intent in (USER_INTENT_SESSION_START, USER_INTENT_RESTART))
 SLOW_DOWN = "您发消息的速度有点快，我有点跟不上啦。请稍等几秒再发，我会一条一条认真回复您。"
@@ -67,7 +66,7 @@ def apology_text() -> str:
 
 
 def reply_deadline() -> float:
-    return float(os.environ.get("HELPLINE_REPLY_DEADLINE", DEFAULT_DEADLINE))
+    return float(settings().reply_deadline)
 
 
 class WatchedOutput(OutputChannel):

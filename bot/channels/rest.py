@@ -15,7 +15,7 @@ a deferral request) is POSTed to `callback_url`:
      "messages": [{"text": "...", "metadata": {"agent": "王客服"}}]}
 
 `kind` says what it is: "late_reply" for a slow answer, "agent_message" and
-so on (bot/bank/outbox.py). Any non-2xx answer or a timeout makes the message
+so on (bot/bank/messaging/outbox.py). Any non-2xx answer or a timeout makes the message
 be retried later. Without a callback URL, a slow answer stays in the
 conversation's tracker only.
 
@@ -36,7 +36,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 from typing import Any, Dict, List, Optional, Text
 
 import aiohttp
@@ -47,11 +46,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.bank import outbox
 from bot.bank.db import transaction
-from bot.bank.outbox import OutboxItem
+from bot.bank.messaging import outbox
+from bot.bank.messaging.outbox import OutboxItem
 from bot.channels.delivery import attach_delivery
 from bot.channels.guard import OnNewMessage, Verdict, guard, guarded
+from bot.clock import now
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def queue_late_answer(sender: str, messages: List[Dict[str, Any]]) -> None:
     keep = ("text", "buttons", "custom", "image", "attachment")
     shown = [{key: message[key] for key in keep if key in message} for message in messages]
     with transaction() as session:
-        outbox.queue(session, "rest", sender, "late_reply", shown, record=False)
+        outbox.queue(session, "rest", sender, "late_reply", shown, at=now(), record=False)
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -134,8 +134,7 @@ class CallbackRestInput(RestInput):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "CallbackRestInput":
         credentials = credentials or {}
-        return cls(credentials.get("callback_url") or os.environ.get("HELPLINE_REST_CALLBACK_URL"),
-                   credentials.get("callback_secret") or os.environ.get("HELPLINE_REST_CALLBACK_SECRET", ""))
+        return cls(credentials.get("callback_url") or None, credentials.get("callback_secret") or "")
 
     def _guarded(self, on_new_message: OnNewMessage, request: Request) -> OnNewMessage:
         """`on_new_message` behind the guard, late answers queued for the callback URL."""

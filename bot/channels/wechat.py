@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 import secrets
 import time
 import unicodedata
@@ -30,9 +29,9 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.bank import outbox
 from bot.bank.db import transaction
-from bot.bank.outbox import OutboxItem
+from bot.bank.messaging import outbox
+from bot.bank.messaging.outbox import OutboxItem
 from bot.bank.profile import load_profile
 from bot.channels import wechat_xml
 from bot.channels.dedup import RetryStore, make_store
@@ -41,6 +40,7 @@ from bot.channels.guard import apology_text, guarded
 from bot.channels.wechat_api import DEFAULT_API_BASE, WeChatApi
 from bot.channels.wechat_crypto import CryptoError, WeChatCipher, signature, signature_matches
 from bot.channels.wechat_xml import BadXml
+from bot.clock import now
 
 logger = logging.getLogger(__name__)
 GUARD_DEADLINE = 30.0
@@ -55,8 +55,6 @@ DEFAULT_REPLY_TIMEOUT = 4.0  # WeChat waits 5 s for a passive reply
 # WeChat's are 10-30 characters.
 IDENTIFIERS = ("ToUserName", "FromUserName", "CreateTime", "MsgId")
 MAX_ID_LENGTH = 48
-ENVIRONMENT = {"token": "WECHAT_TOKEN", "app_id": "WECHAT_APP_ID", "app_secret": "WECHAT_APP_SECRET",
-               "encoding_aes_key": "WECHAT_ENCODING_AES_KEY", "api_base": "WECHAT_API_BASE"}
 
 # Custom menu CLICK keys → the intent the button stands for (bot/nlu/contract.py).
 MENU_INTENTS = {
@@ -95,7 +93,7 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class WeChatConfig:
-    """One official account's settings from credentials.yml, else the WECHAT_* environment."""
+    """One official account's settings from credentials.yml (`${WECHAT_*}` values, bot/settings.py)."""
 
     token: str
     app_id: str
@@ -106,14 +104,13 @@ class WeChatConfig:
 
     @classmethod
     def from_credentials(cls, credentials: Dict[str, Any]) -> "WeChatConfig":
-        def value(key: str, default: str = "") -> str:
-            given = credentials.get(key)
-            return str(given).strip() if given not in (None, "") else os.environ.get(ENVIRONMENT[key], default)
+        def value(key: str) -> str:
+            return str(credentials.get(key) or "").strip()
 
         timeout = credentials.get("reply_timeout")
         return cls(token=value("token"), app_id=value("app_id"), app_secret=value("app_secret"),
                    encoding_aes_key=value("encoding_aes_key"),
-                   api_base=value("api_base", DEFAULT_API_BASE) or DEFAULT_API_BASE,
+                   api_base=value("api_base") or DEFAULT_API_BASE,
                    reply_timeout=DEFAULT_REPLY_TIMEOUT if timeout in (None, "") else float(timeout))
 
 
@@ -175,7 +172,7 @@ def _bot_messages(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
 def queue_late_reply(openid: str, messages: List[Dict[str, Any]]) -> None:
     """Hand an answer that missed the passive window to the outbox (already in the tracker)."""
     with transaction() as session:
-        outbox.queue(session, CHANNEL, openid, "late_reply", messages, record=False)
+        outbox.queue(session, CHANNEL, openid, "late_reply", messages, at=now(), record=False)
 
 
 class WeChatPusher:

@@ -31,7 +31,6 @@ import asyncio
 import inspect
 import json
 import logging
-import os
 import re
 import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Optional
@@ -45,10 +44,12 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.bank import outbox
-from bot.bank.outbox import OutboxItem
+from bot.bank.db import transaction
+from bot.bank.messaging import outbox
+from bot.bank.messaging.outbox import OutboxItem
 from bot.channels.delivery import attach_delivery
 from bot.channels.guard import guard
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -99,9 +100,10 @@ def pushed_messages(item: OutboxItem) -> List[Dict[str, Any]]:
 def already_recorded_pushes(session_id: str) -> List[str]:
     """Ids of pushes that are in the tracker already but not yet sent: the
     history carries them, so the widget drops the push when it comes."""
-    return [push_id(row.id, index)
-            for row in outbox.pending_for(CHANNEL, session_id) if row.recorded_at is not None
-            for index in range(len((row.payload or {}).get("messages", [])))]
+    with transaction() as session:
+        return [push_id(row.id, index)
+                for row in outbox.pending_for(session, CHANNEL, session_id) if row.recorded_at is not None
+                for index in range(len((row.payload or {}).get("messages", [])))]
 
 
 class WidgetOutput(SocketIOOutput):
@@ -132,7 +134,7 @@ class WidgetOutput(SocketIOOutput):
 
 def _client_manager() -> Optional[socketio.AsyncRedisManager]:
     """With `REDIS_URL`, an emit to a room reaches sockets held by any Rasa server."""
-    url = os.environ.get("REDIS_URL")
+    url = settings().redis_url
     return socketio.AsyncRedisManager(url) if url else None
 
 

@@ -5,7 +5,7 @@ Pages are server-rendered Chinese HTML (aiohttp-jinja2, one local CSS file)
 for a laptop at the counter or a tablet; every form has a JSON twin under
 /api/ with the same rules.
 
-Roles (bot.desk.accounts, enforced in bot.desk.access):
+Roles (bot.bank.staff.accounts, enforced in bot.desk.access):
   agent         客服坐席  every branch's bookings and hours, read-only
   branch_staff  网点员工  own branch: bookings, check-in/no-show, dated hours,
                           notices, tickets

@@ -15,19 +15,18 @@ a session.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from typing import List, Optional
 
 from aiohttp import web
 
-from bot.bank.branch_admin import AdminError
 from bot.bank.db import transaction
+from bot.bank.refusals import Refusal
 from bot.bank.seed import seed_if_empty
+from bot.bank.staff.accounts import ensure_first_admin, reset_password_by_username
 from bot.clock import now
-from bot.desk.accounts import ensure_first_admin, reset_password_by_username
 from bot.desk.app import create_app
-from bot.desk.security import secret_is_default
+from bot.settings import settings
 
 
 def _say(line: str = "") -> None:
@@ -36,7 +35,7 @@ def _say(line: str = "") -> None:
 
 def _first_admin() -> None:
     with transaction() as session:
-        created = ensure_first_admin(session, now(), password=os.environ.get("DESK_ADMIN_PASSWORD") or None)
+        created = ensure_first_admin(session, now(), password=settings().desk_admin_password or None)
     if created:
         username, password = created
         _say("员工控制台已创建第一个管理员账号（只显示这一次，请妥善保存）：")
@@ -49,7 +48,7 @@ def _first_admin() -> None:
 
 def _set_password(username: str) -> int:
     with transaction() as session:
-        name, password = reset_password_by_username(session, username, os.environ.get("DESK_ADMIN_PASSWORD") or None)
+        name, password = reset_password_by_username(session, username, settings().desk_admin_password or None)
     _say(f"{name} 的新密码（只显示这一次）: {password}")
     return 0
 
@@ -57,13 +56,13 @@ def _set_password(username: str) -> int:
 def _serve() -> int:
     seed_if_empty()
     _first_admin()
-    if secret_is_default():
+    config = settings()
+    if config.uses_development_secret:
         _say("警告：HELPLINE_SECRET 未设置，正在使用开发用密钥，只可在本机演示时使用。")
-    host = os.environ.get("DESK_HOST", "127.0.0.1")
-    port = int(os.environ.get("DESK_PORT", "8080"))
+    host, port = config.desk_host, int(config.desk_port)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     _say(f"Desk:    http://{shown}:{port}/  (staff console)")
-    web.run_app(create_app(), host=host, port=port, print=None, access_log=None)
+    web.run_app(create_app(config=config), host=host, port=port, print=None, access_log=None)
     return 0
 
 
@@ -78,7 +77,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             _say(__doc__ or "")
             return 2
         return _serve()
-    except AdminError as error:
+    except Refusal as error:
         _say(f"无法启动：{error.message}")
         return 2
 

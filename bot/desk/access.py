@@ -23,7 +23,7 @@ from urllib.parse import quote
 from aiohttp import web
 from aiohttp.web_urldispatcher import MatchInfoError, StaticResource
 
-from bot.desk.accounts import ADMIN, AGENT, BRANCH_STAFF, StaffView, staff_for_session
+from bot.bank.staff.accounts import ADMIN, AGENT, BRANCH_STAFF, StaffView, staff_for_session
 from bot.desk.common import is_api, run_db
 from bot.desk.security import csrf_matches, end_session, read_session
 

@@ -8,25 +8,39 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import ModuleType
-from typing import Sequence
+from typing import Optional, Sequence
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.bank.branch_admin import STATUS_LABELS, WEEKDAY_LABELS, cn_day, hm
+from bot.bank.booking.counter import STATUS_LABELS
+from bot.bank.formatting import WEEKDAY_LABELS, chinese_date, hm
 from bot.desk import live_chat
+from bot.bank.staff.accounts import ROLE_LABELS
 from bot.desk.access import GRANTS_KEY, NAV_KEY, access_middleware, merge_grants
-from bot.desk.accounts import ROLE_LABELS
-from bot.desk.pages import auth, bookings, branches, capacity, deferrals, escalations, insights, staff, widget_demo
+from bot.desk.common import SETTINGS
+from bot.desk.pages import (
+    auth,
+    bookings,
+    branches,
+    capacity,
+    deferrals,
+    escalations,
+    insights,
+    knowledge,
+    staff,
+    widget_demo,
+)
 from bot.desk.render import errors_middleware
+from bot.settings import Settings, settings
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
 PAGE_MODULES: Sequence[ModuleType] = (escalations, live_chat, auth, bookings, branches, capacity, deferrals, staff,
-                                      insights, widget_demo)
+                                      insights, knowledge, widget_demo)
 
 
 def _day_label(day) -> str:
@@ -39,13 +53,14 @@ def _setup_templates(app: web.Application) -> None:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
     )
-    env.filters.update(hm=hm, cn_day=cn_day, day_label=_day_label)
+    env.filters.update(hm=hm, chinese_date=chinese_date, day_label=_day_label)
     env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLE_LABELS=ROLE_LABELS, WEEKDAY_LABELS=WEEKDAY_LABELS)
 
 
-def create_app(pages: Sequence[ModuleType] = PAGE_MODULES) -> web.Application:
-    """The console with these page modules (routes, menu entries, grants)."""
+def create_app(pages: Sequence[ModuleType] = PAGE_MODULES, config: Optional[Settings] = None) -> web.Application:
+    """The console with these page modules (routes, menu entries, grants) and settings."""
     app = web.Application(middlewares=[errors_middleware, access_middleware])
+    app[SETTINGS] = config or settings()
     _setup_templates(app)
     app[GRANTS_KEY] = merge_grants(getattr(module, "GRANTS", {}) for module in pages)
     app[NAV_KEY] = sorted((item for module in pages for item in getattr(module, "NAV", ())),

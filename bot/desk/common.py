@@ -15,14 +15,23 @@ from typing import Any, Callable, Mapping, Optional, TypeVar
 
 from aiohttp import web
 
-from bot.bank.branch_admin import AdminError
 from bot.bank.db import transaction
+from bot.bank.refusals import Refusal
 from bot.clock import local, now
+from bot.settings import Settings
 
 T = TypeVar("T")
 
-# AdminError codes that are not conflicts (409) map to these statuses.
-ERROR_STATUS = {"invalid": 400, "not_found": 404, "other_branch": 403}
+# The settings the console was started with (bot/settings.py), for handlers.
+SETTINGS = web.AppKey("settings", Settings)
+
+# What staff call each channel, on every page (the channel names of bot/channels).
+CHANNEL_LABELS = {"widget": "网页客服", "socketio": "网页客服", "wechat": "微信公众号", "rest": "App/接口"}
+
+# How a bank refusal reaches a program calling the JSON API: its code picks
+# the HTTP status; every code not listed is a conflict with the current state.
+HTTP_STATUS_BY_CODE = {"invalid": 400, "unauthenticated": 401, "forbidden": 403, "other_branch": 403,
+                       "not_found": 404}
 
 
 async def run_db(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -58,8 +67,8 @@ def age_label(created_at: datetime, moment: datetime) -> str:
     return f"{minutes // (24 * 60)} 天"
 
 
-def error_status(error: AdminError) -> int:
-    return ERROR_STATUS.get(error.code, 409)
+def error_status(error: Refusal) -> int:
+    return HTTP_STATUS_BY_CODE.get(error.code, 409)
 
 
 # --- reading input -----------------------------------------------------------------
@@ -75,9 +84,9 @@ async def inputs(request: web.Request) -> Mapping[str, Any]:
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise AdminError("invalid", "请求内容不是有效的 JSON。") from None
+        raise Refusal("invalid", "请求内容不是有效的 JSON。") from None
     if not isinstance(body, dict):
-        raise AdminError("invalid", "请求内容应是一个 JSON 对象。")
+        raise Refusal("invalid", "请求内容应是一个 JSON 对象。")
     return body
 
 
@@ -96,12 +105,12 @@ def parse_day(value: Optional[str], default: Optional[date] = None, label: str =
     value = (value or "").strip()
     if not value:
         if default is None:
-            raise AdminError("invalid", f"请选择{label}。")
+            raise Refusal("invalid", f"请选择{label}。")
         return default
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise AdminError("invalid", f"{label}格式不对，应为 2026-09-30 这样的日期。") from None
+        raise Refusal("invalid", f"{label}格式不对，应为 2026-09-30 这样的日期。") from None
 
 
 def optional_day(value: Optional[str], label: str = "日期") -> Optional[date]:
@@ -116,7 +125,7 @@ def parse_time(value: Optional[str], label: str) -> Optional[time]:
     try:
         return time.fromisoformat(value if len(value) > 5 else value + ":00").replace(second=0)
     except ValueError:
-        raise AdminError("invalid", f"{label}格式不对，应为 09:30 这样的时间。") from None
+        raise Refusal("invalid", f"{label}格式不对，应为 09:30 这样的时间。") from None
 
 
 def parse_int(value: Any, label: str) -> int:
@@ -125,7 +134,7 @@ def parse_int(value: Any, label: str) -> int:
     try:
         return int(str(value).strip())
     except (TypeError, ValueError):
-        raise AdminError("invalid", f"{label}请填整数。") from None
+        raise Refusal("invalid", f"{label}请填整数。") from None
 
 
 def local_path(target: Optional[str], default: str) -> str:

@@ -12,15 +12,15 @@ import io
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
-from bot.bank.insights import Insights
-from bot.bank.insights_figures import Durations, Rate
-from bot.bank.insights_tracker import Message
+from bot.insights.report import Insights
+from bot.insights.figures import Durations, Rate
+from bot.insights.tracker import Message
 from bot.bank.masking import mask_text
+from bot.desk.common import CHANNEL_LABELS
 from bot.desk.pages.deferrals import STATUS_LABELS as DEFERRAL_LABELS
 from bot.desk.pages.escalations import PRIORITY_LABELS
 
 NONE = "—"
-CHANNEL_LABELS = {"rest": "App/网页接口", "widget": "网页客服", "wechat": "微信"}
 # Spreadsheet programs run a cell starting with these as a formula: a
 # customer's message must never become one (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

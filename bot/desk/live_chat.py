@@ -32,10 +32,10 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.bank import handoff
-from bot.bank.branch_admin import AdminError
-from bot.bank.handoff import OPEN_STATUSES
+from bot.bank.handoff import escalations as handoff
+from bot.bank.handoff.models import OPEN_ESCALATION_STATUSES
 from bot.bank.masking import mask_text
+from bot.bank.refusals import Refusal
 from bot.desk.access import Denied, requires
 from bot.desk.pages.escalations import (
     CASE,
@@ -47,7 +47,9 @@ from bot.desk.pages.escalations import (
     service,
     snapshot_end,
 )
+from bot.desk.common import SETTINGS
 from bot.desk.security import DeskSession, csrf_matches
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -87,9 +89,10 @@ async def _hello(ws: web.WebSocketResponse, session: DeskSession) -> bool:
 class Chat:
     """One agent's socket on one case."""
 
-    def __init__(self, ws: web.WebSocketResponse, escalation_id: int, staff_id: int, conversation_id: str) -> None:
+    def __init__(self, ws: web.WebSocketResponse, escalation_id: int, staff_id: int, conversation_id: str,
+                 config: Settings) -> None:
         self.ws, self.escalation_id, self.staff_id = ws, escalation_id, staff_id
-        self.conversation_id = conversation_id
+        self.conversation_id, self.config = conversation_id, config
         self._sending = asyncio.Lock()   # the feed and the answers share one socket
 
     async def send(self, kind: str, **data: Any) -> None:
@@ -104,7 +107,7 @@ class Chat:
         try:
             while True:
                 entry = (await service(handoff.detail, self.escalation_id)).entry
-                lines, available = await live_lines(self.conversation_id, since)
+                lines, available = await live_lines(self.config, self.conversation_id, since)
                 for line in lines:
                     await self.send("line", **line)
                     since = max(since, line["at"])
@@ -113,10 +116,10 @@ class Chat:
                 if status != shown:
                     await self.send("status", **status)
                     shown = status
-                if entry.status not in OPEN_STATUSES:
+                if entry.status not in OPEN_ESCALATION_STATUSES:
                     return ENDED, "接待已结束".encode()
                 await asyncio.sleep(POLL_SECONDS)
-        except AdminError:   # the case is gone
+        except Refusal:   # the case is gone
             return ENDED, b"not found"
         except Exception:
             logger.exception("Live chat feed for escalation %s failed", self.escalation_id)
@@ -145,7 +148,7 @@ class Chat:
         said = message.get("text") if isinstance(message.get("text"), str) else ""
         try:
             await service(handoff.reply, self.escalation_id, self.staff_id, said)
-        except AdminError as error:
+        except Refusal as error:
             await self.send("error", id=message.get("id"), message=error.message)
             return
         await mark_present(self.staff_id)
@@ -158,7 +161,7 @@ class Chat:
 async def live_chat(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=30)
     if not ws.can_prepare(request).ok:
-        raise AdminError("invalid", "这个地址是接待页面里的在线对话连接，请从人工接待页面打开。")
+        raise Refusal("invalid", "这个地址是接待页面里的在线对话连接，请从人工接待页面打开。")
     if not same_origin(request):
         raise Denied("连接来源不是本工作台的页面，已拒绝。")
     session, token = request["desk_session"], request.query.get("csrf")
@@ -171,7 +174,7 @@ async def live_chat(request: web.Request) -> web.StreamResponse:
         return ws
     staff_id = request["staff"].id
     await mark_present(staff_id)
-    chat = Chat(ws, case.entry.id, staff_id, case.conversation_id)
+    chat = Chat(ws, case.entry.id, staff_id, case.conversation_id, request.app[SETTINGS])
     feed = asyncio.create_task(chat.feed(_since(request, snapshot_end(case.transcript))))
     listen = asyncio.create_task(chat.listen())
     try:

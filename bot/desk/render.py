@@ -13,7 +13,7 @@ from typing import Any, Awaitable, Callable, Dict, Mapping
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.bank.branch_admin import AdminError
+from bot.bank.refusals import Refusal
 from bot.bank.profile import load_profile
 from bot.desk.access import NAV_KEY, Denied, Handler, can
 from bot.desk.common import error_status, is_api, json_error
@@ -65,7 +65,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         response = await handler(request)
     except Denied as denied:
         response = error_page(request, 403, "没有权限", denied.message)
-    except AdminError as error:
+    except Refusal as error:
         status = error_status(error)
         response = (json_error(error.code, error.message, status) if is_api(request)
                     else error_page(request, status, "操作没有完成", error.message))

@@ -17,7 +17,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from typing import Any, Dict, Optional
 
 from aiohttp import web
 
-DEV_SECRET = "development-only-secret"  # the same default as bot.bank.identity
+from bot.settings import settings
 SESSION_COOKIE = "desk_session"
 LOGIN_COOKIE = "desk_login"
 FLASH_COOKIE = "desk_flash"
@@ -35,15 +34,15 @@ FLASH_SECONDS = 120
 
 def session_seconds() -> int:
     """A working day plus overtime; `DESK_SESSION_HOURS` changes it."""
-    return int(float(os.environ.get("DESK_SESSION_HOURS", "10")) * 3600)
+    return settings().desk_session_seconds
 
 
 def secret_is_default() -> bool:
-    return os.environ.get("HELPLINE_SECRET", DEV_SECRET) == DEV_SECRET
+    return settings().uses_development_secret
 
 
 def _key(purpose: str) -> bytes:
-    secret = os.environ.get("HELPLINE_SECRET", DEV_SECRET).encode()
+    secret = settings().secret.encode()
     return hmac.new(secret, f"desk-cookie:{purpose}".encode(), hashlib.sha256).digest()
 
 
@@ -74,7 +73,7 @@ def unsign(token: Optional[str], purpose: str) -> Optional[Dict[str, Any]]:
 
 def _set(response: web.StreamResponse, name: str, value: str, max_age: int) -> None:
     response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="Lax",
-                        secure=os.environ.get("DESK_SECURE_COOKIES") == "1" or None)
+                        secure=settings().desk_secure_cookies == "1" or None)
 
 
 def _clear(response: web.StreamResponse, name: str) -> None:

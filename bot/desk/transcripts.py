@@ -1,15 +1,15 @@
-"""A conversation's messages as an agent sees them, read from Rasa.
+"""What the console reads from Rasa: a conversation's messages, and a question's intent.
 
 The tracker store is the one place a conversation lives (the customer's
 words, the bot's answers, and the agent's replies, which the channel's
 delivery loop records there). The console reads it through Rasa's HTTP API
 (`RASA_URL`, with `RASA_TOKEN` when Rasa runs with `--auth-token`), so it
 works the same with SQLite, PostgreSQL or several Rasa servers. Every line
-is masked before it leaves this module.
+is masked before it leaves this module. The knowledge-base editor asks the
+NLU the intent of a question the same way (`POST /model/parse`).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from typing import Any, Dict, List
 from urllib.parse import quote
@@ -17,6 +17,7 @@ from urllib.parse import quote
 import aiohttp
 
 from bot.bank.masking import mask_text
+from bot.settings import Settings
 
 TIMEOUT = aiohttp.ClientTimeout(total=5)
 
@@ -36,10 +37,6 @@ class Line:
         return asdict(self)
 
 
-def rasa_url() -> str:
-    return os.environ.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/")
-
-
 def _line(event: Dict[str, Any]) -> Line | None:
     text = event.get("text")
     if event.get("event") not in ("user", "bot") or not text:
@@ -55,19 +52,27 @@ def lines_from_events(events: List[Dict[str, Any]], since: float = 0.0) -> List[
     return [line for line in lines if line is not None and line.at > since]
 
 
-async def conversation_lines(conversation_id: str, since: float = 0.0) -> List[Line]:
-    """The conversation's messages after `since` (Unix time), fetched from Rasa."""
-    params = {"include_events": "ALL"}
-    token = os.environ.get("RASA_TOKEN")
-    if token:
-        params["token"] = token
-    url = f"{rasa_url()}/conversations/{quote(conversation_id, safe='')}/tracker"
+async def _rasa(config: Settings, method: str, path: str, **kwargs: Any) -> Dict[str, Any]:
+    params = {**kwargs.pop("params", {}), **({"token": config.rasa_token} if config.rasa_token else {})}
     try:
         async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
-            async with session.get(url, params=params) as response:
+            async with session.request(method, config.rasa_url.rstrip("/") + path, params=params,
+                                       **kwargs) as response:
                 if response.status != 200:
                     raise TranscriptUnavailable(f"Rasa answered {response.status}")
-                tracker = await response.json()
+                return await response.json()
     except (aiohttp.ClientError, TimeoutError) as error:
         raise TranscriptUnavailable(str(error)) from error
+
+
+async def conversation_lines(config: Settings, conversation_id: str, since: float = 0.0) -> List[Line]:
+    """The conversation's messages after `since` (Unix time), fetched from Rasa."""
+    tracker = await _rasa(config, "GET", f"/conversations/{quote(conversation_id, safe='')}/tracker",
+                          params={"include_events": "ALL"})
     return lines_from_events(tracker.get("events") or [], since)
+
+
+async def intent_of(config: Settings, text: str) -> str:
+    """The intent Rasa's NLU gives `text` (raises TranscriptUnavailable when Rasa is away)."""
+    parse = await _rasa(config, "POST", "/model/parse", json={"text": text})
+    return (parse.get("intent") or {}).get("name") or ""

@@ -41,7 +41,7 @@ Resolution rules (the choices a customer's words leave open)
 * In a clock range (``明天下午两点到三点``, ``9:00-17:00``) the second time takes
   the day and day part of the first; each end is its own match.
 * ``每周三`` (every Wednesday), ``每月28号`` and ``一周三次`` are recurrences or
-  counts, not dates: no match (parse_debit_day still reads 每月28号 as 28).
+  counts, not dates: no match (find_debit_day still reads 每月28号 as 28).
 * Invalid dates (2月30日, 13月1日, 4月31号) produce no match at all, and none of
   their pieces is matched on its own either.
 * Not covered: festivals (国庆, 春节), 月中/上旬, "下个月第一个周一", vague spans
@@ -55,12 +55,10 @@ day parts and whole hours, "minute" when minutes were said (半, 一刻, 10分,
 from __future__ import annotations
 
 import calendar
-import functools
 import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
 from zoneinfo import ZoneInfo
 
@@ -1047,17 +1045,6 @@ def find_debit_day(text: str) -> Optional[Tuple[int, int, int]]:
     return None
 
 
-def parse_debit_day(text: str) -> Optional[int]:
-    """The day of month (1-31, as said) a customer wants the debit moved to.
-
-    Only the number is returned: the deferral flow enforces its own 1-28 rule
-    and explains it, which reads better than silently ignoring 30号. Phone
-    numbers, card tails (尾号1234) and clock times never count.
-    """
-    found = find_debit_day(text)
-    return found[0] if found else None
-
-
 def _debit_day_from(match: "re.Match[str]") -> Optional[int]:
     """Day number of one candidate; None if out of range or an impossible date."""
     groups = match.groupdict()
@@ -1074,113 +1061,10 @@ def _debit_day_from(match: "re.Match[str]") -> Optional[int]:
     return day
 
 
-# ---------------------------------------------------------------------------
-# Amounts
-# ---------------------------------------------------------------------------
-
-_AMOUNT_CN_CHARS = "零〇一二两三四五六七八九十百千万亿"
-# 5000 / 1,000 / 3500.50; bounded and never cut out of a longer digit run.
-ARABIC_AMOUNT = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,13})(?:\.[0-9]{1,4})?(?![0-9]|\.[0-9]|,[0-9]{3})"
-# Bounded so a pasted wall of numerals cannot send cn2an a 10,000-character string.
-AMOUNT_CORE = (rf"(?:{ARABIC_AMOUNT}(?:[{_AMOUNT_CN_CHARS}][{_AMOUNT_CN_CHARS}0-9]{{0,10}})?"
-               rf"|(?<![{_AMOUNT_CN_CHARS}])[{_AMOUNT_CN_CHARS}]{{1,24}}(?![{_AMOUNT_CN_CHARS}]))")
-CURRENCY = r"(?:块钱|块|元|圆|人民币|rmb|RMB)"
-SMALL_CHANGE = r"(?P<jiao>[0-9一二三四五六七八九])(?:毛|角)?"
-NOT_AN_AMOUNT_BEFORE = re.compile(r"(?:尾号|号码|卡号|账号|帐号|手机|电话|工号|编号|号|周|星期|礼拜|第|#)$")
-NOT_AN_AMOUNT_AFTER = re.compile(
-    r"^(?:点|号|日|月|年|天|周|个|岁|期|次|楼|分|秒|小时|:|%|位|倍|层|栋|路|线|折|成|-|/)")
-_MAGNITUDE = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
-
-_AMOUNT_PATTERN = re.compile(
-    rf"(?<![0-9.:\-/])(?P<core>{AMOUNT_CORE})(?P<currency>{CURRENCY})?(?:(?<=块){SMALL_CHANGE})?")
-
-
-def parse_amount(text: str) -> Optional[Decimal]:
-    """The first money amount in a message, in yuan.
-
-    Accepts 5000元, 1.2万, 两万块, 三千五, 一万二, 三块五 (3.5). A number
-    counts when it carries a currency word or a magnitude (千/万), or when it
-    is a plain figure that is not a phone number, card tail, date or time.
-    """
-    if not text or not isinstance(text, str):
-        return None
-    for match in _AMOUNT_PATTERN.finditer(text):
-        if not _looks_like_amount(match, text):
-            continue
-        value = _amount_value(match.group("core"))
-        if value is None:
-            continue
-        jiao = match.group("jiao")
-        try:
-            if jiao:
-                value += Decimal(cn_int(jiao) or 0) / 10
-            return _tidy(value)
-        except InvalidOperation:
-            continue
-    return None
-
-
-def _tidy(value: Decimal) -> Decimal:
-    """12000 rather than 12000.0 for 1.2万; keeps real fractions (3.5)."""
-    if value == value.to_integral_value():
-        return value.quantize(Decimal(1))
-    return value
-
-
-def _looks_like_amount(match: "re.Match[str]", text: str) -> bool:
-    """Context test that keeps 尾号1234, 13800138000 and 3点 out."""
-    core = match.group("core")
-    before, after = text[:match.start()], text[match.end():]
-    if NOT_AN_AMOUNT_BEFORE.search(before[-2:]) or (
-            not match.group("currency") and NOT_AN_AMOUNT_AFTER.match(after)):
-        return False
-    if match.group("currency"):
-        return True
-    if any(ch in "十百千万亿" for ch in core):
-        return True
-    if core.replace(",", "").replace(".", "").isdigit():
-        return len(core.split(".")[0].replace(",", "")) <= 9
-    return False
-
-
-def _amount_value(core: str) -> Optional[Decimal]:
-    """Exact Decimal for 5000 / 1.2万 / 5千; cn2an for Chinese numerals."""
-    plain = core.replace(",", "")
-    if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", plain):
-        return Decimal(plain)
-    head, tail = plain[:-1], plain[-1:]
-    if tail in _MAGNITUDE and re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", head):
-        return Decimal(head) * _MAGNITUDE[tail]
-    return _cn2an_value(plain)
-
-
-@functools.lru_cache(maxsize=1)
-def _cn2an_module():
-    """cn2an is imported on first use: it takes ~0.2 s to load."""
-    import cn2an  # noqa: WPS433 - deliberate lazy import
-
-    return cn2an
-
-
-def _cn2an_value(text: str) -> Optional[Decimal]:
-    """三千五 / 一万二 / 2万5 through cn2an's "smart" mode; None if it refuses."""
-    try:
-        number = _cn2an_module().cn2an(text, "smart")
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
-    if isinstance(number, float) and number.is_integer():
-        number = int(number)
-    try:
-        return Decimal(str(number))
-    except InvalidOperation:
-        return None
-
-
 __all__ = [
     "TimeMatch",
     "extract_times",
-    "parse_debit_day",
-    "parse_amount",
+    "find_debit_day",
     "cn_int",
     "next_day_of_month",
     "iso",

@@ -1,4 +1,4 @@
-"""Shared plumbing for our rule-based Rasa entity extractors."""
+"""Shared plumbing for our entity extractors: they find entities by rule or by name list."""
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -11,8 +11,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.nlu.stateless import StatelessComponent
 
 
-class RuleEntityExtractor(StatelessComponent, EntityExtractorMixin):
-    """Base for extractors that need no training: subclasses only find entities.
+class FindsEntities(EntityExtractorMixin):
+    """Subclasses only find entities in a text; this adds them to each message.
 
     Training examples carry no entity annotations (these extractors own the
     entities), so processing training data is a no-op.
@@ -32,3 +32,7 @@ class RuleEntityExtractor(StatelessComponent, EntityExtractorMixin):
                 found = self.add_extractor_name(found)
                 message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
         return messages
+
+
+class RuleEntityExtractor(StatelessComponent, FindsEntities):
+    """Base for extractors that need no training data at all (times, numbers)."""

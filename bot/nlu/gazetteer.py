@@ -1,22 +1,23 @@
 """Branch, district and service names found with a spaCy phrase matcher.
 
 A blank Chinese spaCy pipeline (jieba segmentation, no downloaded model)
-matches the bank's own vocabulary: every branch's name and aliases, the
-districts that have branches, and the bookable services with their
-synonyms. Values are canonical, so "福田那个网点", "福田" and "福田支行" all
-resolve to 福田支行.
+matches the bank's own vocabulary, which comes from the training data's
+lookup tables (one per entity) and synonyms (phrase -> canonical value); see
+bot/bank/vocabulary.py. Values are canonical, so "福田那个网点", "福田" and
+"福田支行" all resolve to 福田支行.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Mapping, Sequence, Tuple
 
 import jieba
 import spacy
 from spacy.language import Language
 from spacy.util import filter_spans
 
-from bot.bank.profile import BankProfile
+# entity -> [(phrase, canonical value)]
+Vocabulary = Dict[str, List[Tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -29,26 +30,12 @@ class GazetteerMatch:
     end: int
 
 
-def vocabulary(profile: BankProfile) -> Dict[str, List[Tuple[str, str]]]:
-    """entity -> [(phrase, canonical value)] from the bank profile."""
-    branches = [
-        (phrase, branch["name"])
-        for branch in profile.branches
-        for phrase in (branch["name"], *branch.get("aliases", []))
-    ]
-    claimed = {phrase for phrase, _ in branches}
-    districts = sorted({(b["district"], b["district"]) for b in profile.branches})
-    # "南山" alone names the branch; only an unclaimed short form means the district.
-    districts += [
-        (name[:-1], name) for name, _ in districts
-        if name.endswith("区") and name[:-1] not in claimed
-    ]
-    services = [
-        (phrase, service["name"])
-        for service in profile.services
-        for phrase in (service["name"], *service.get("synonyms", []))
-    ]
-    return {"branch": branches, "district": districts, "service": services}
+def vocabulary_from(lookup_tables: Sequence[Mapping], synonyms: Mapping[str, str]) -> Vocabulary:
+    """Pair every phrase of each lookup table with its canonical value (itself if none)."""
+    return {
+        table["name"]: [(phrase, synonyms.get(phrase, phrase)) for phrase in table["elements"]]
+        for table in lookup_tables
+    }
 
 
 def _teach_segmenter(phrases: Iterable[str]) -> None:
@@ -57,9 +44,8 @@ def _teach_segmenter(phrases: Iterable[str]) -> None:
         jieba.add_word(phrase, freq=2000)
 
 
-def build_pipeline(profile: BankProfile) -> Language:
-    """A blank zh pipeline with an entity ruler over the bank's vocabulary."""
-    vocab = vocabulary(profile)
+def build_pipeline(vocab: Vocabulary) -> Language:
+    """A blank zh pipeline with an entity ruler over the vocabulary."""
     _teach_segmenter(phrase for entries in vocab.values() for phrase, _ in entries)
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
     ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})

@@ -1,30 +1,60 @@
 """Rasa component: `branch`, `district` and `service` entities from spaCy."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+import json
+from typing import Any, Dict, List, Optional, Text
 
+from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.bank.profile import load_profile
-from bot.nlu.entity_extractor import RuleEntityExtractor
-from bot.nlu.gazetteer import build_pipeline, find_names
+from bot.nlu.entity_extractor import FindsEntities
+from bot.nlu.gazetteer import Vocabulary, build_pipeline, find_names, vocabulary_from
+
+VOCABULARY_FILE = "vocabulary.json"
 
 
 @DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
+    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True
 )
-class GazetteerEntityExtractor(RuleEntityExtractor):
-    """Names come from the bank's own tables, not from a trained model.
+class GazetteerEntityExtractor(GraphComponent, FindsEntities):
+    """Names come from the bank's own vocabulary, not from a trained classifier.
 
-    Rebuilt at load time from the bank profile, so a new branch or alias is
-    recognised after a restart without retraining.
+    Training keeps the lookup tables and synonyms of the training data (the
+    bank's vocabulary, bot/bank/vocabulary.py) in the model, so a model
+    recognises exactly the names it was trained with; a new branch or alias
+    is recognised after `make train`.
     """
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        super().__init__(config)
-        self._nlp = build_pipeline(load_profile())
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 vocab: Optional[Vocabulary] = None) -> None:
+        self.component_config = config
+        self._model_storage, self._resource = model_storage, resource
+        self._nlp = build_pipeline(vocab) if vocab else None
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "GazetteerEntityExtractor":
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        vocab = vocabulary_from(training_data.lookup_tables, training_data.entity_synonyms)
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / VOCABULARY_FILE).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        return self._resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "GazetteerEntityExtractor":
+        with model_storage.read_from(resource) as directory:
+            vocab = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
+        return cls(config, model_storage, resource, vocab)
 
     def find_entities(self, text: str) -> List[Dict[str, Any]]:
+        if self._nlp is None:
+            return []
         return [
             {
                 "entity": match.entity,

@@ -10,12 +10,13 @@ import re
 from dataclasses import dataclass
 from typing import List
 
+from bot.identifiers import CONTRACT_NO, MOBILE
+
 # 138 0013 8000, 138-0013-8000, +86 13800138000, 8613800138000
-_PHONE = re.compile(
-    r"(?<![0-9])(?:(?:\+|00)?86[\s-]?)?(?P<number>1[3-9][0-9](?:[\s-]?[0-9]{4}){2})(?![0-9])"
-)
-# Loan contract numbers of the demo bank: PC + year + product code + 6 digits.
-_CONTRACT = re.compile(r"(?<![A-Za-z0-9])(?P<ref>[Pp][Cc][0-9]{4}[A-Za-z]{2}[0-9]{6})(?![A-Za-z0-9])")
+# The mobile pattern with optional separators after the 3rd and 7th digit.
+_SPACED_MOBILE = MOBILE.replace("[0-9]{9}", "[0-9](?:[\\s-]?[0-9]{4}){2}")
+_PHONE = re.compile(rf"(?<![0-9])(?:(?:\+|00)?86[\s-]?)?(?P<number>{_SPACED_MOBILE})(?![0-9])")
+_CONTRACT = re.compile(rf"(?<![A-Za-z0-9])(?P<ref>{CONTRACT_NO})(?![A-Za-z0-9])", re.IGNORECASE)
 # 尾号1234 / 后四位是1234 / 末4位 1234 / 最后四位1234
 _LAST_FOUR = re.compile(
     r"(?:尾号|尾数|后四位|后4位|末四位|末4位|最后四位|最后4位)(?:是|为|:)?\s*(?P<digits>[0-9]{4})(?![0-9])"

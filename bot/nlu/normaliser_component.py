@@ -24,6 +24,9 @@ class TextNormaliser(StatelessComponent):
     length-preserving.
     """
 
+    # Read by bot.serving: a payload's text must still pass through this component.
+    rewrites_text = True
+
     @staticmethod
     def _normalise_message(message: Message) -> None:
         text: Optional[Text] = message.get(TEXT)

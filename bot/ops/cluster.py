@@ -122,7 +122,7 @@ class Cluster:
             RASA_TELEMETRY_ENABLED="false",
             DATABASE_URL=self.database_url, REDIS_URL=self.redis_url,
             RASA_URL=self.url, RASA_TOKEN=self.token,
-            ACTION_ENDPOINT_URL=f"http://127.0.0.1:{self.actions_port}/webhook",
+            HELPLINE_ACTIONS_URL=f"http://127.0.0.1:{self.actions_port}/webhook",
             LOCK_STORE_HOST=redis.hostname or "localhost", LOCK_STORE_PORT=str(redis.port or 6379),
             LOCK_STORE_DB=str(self.lock_store_db), LOCK_STORE_PREFIX=self.lock_store_prefix,
         )

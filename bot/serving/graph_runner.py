@@ -43,8 +43,6 @@ from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLSt
 from rasa.shared.nlu.constants import INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.normaliser_component import TextNormaliser
-
 NLU_INPUT_NODE = "nlu_message_converter"
 DOMAIN_NODE = "domain_provider"
 
@@ -52,6 +50,15 @@ DOMAIN_NODE = "domain_provider"
 def _node_using(schema: GraphSchema, component: type) -> Optional[Text]:
     """The name of the first node whose component is `component` (or a subclass)."""
     return next((name for name, node in schema.nodes.items() if issubclass(node.uses, component)), None)
+
+
+def _text_rewriting_node(schema: GraphSchema) -> Optional[Text]:
+    """The first node whose component rewrites the message text before anything reads it.
+
+    A component says so with a class attribute `rewrites_text = True` (our
+    text normaliser does), so serving depends on no concrete NLU class.
+    """
+    return next((name for name, node in schema.nodes.items() if getattr(node.uses, "rewrites_text", False)), None)
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,7 @@ class PayloadShortcut:
         handler = _node_using(schema, RegexMessageHandler)
         if handler is None:
             return None
-        text_node = _node_using(schema, TextNormaliser) or NLU_INPUT_NODE
+        text_node = _text_rewriting_node(schema) or NLU_INPUT_NODE
         return cls(handler, schema.nodes[handler].needs["messages"], text_node)
 
     @staticmethod

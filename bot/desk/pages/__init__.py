@@ -24,7 +24,7 @@ from typing import Any, Awaitable, Callable, Mapping, Tuple
 
 from aiohttp import web
 
-from bot.bank.branch_admin import AdminError
+from bot.bank.refusals import Refusal
 from bot.desk.access import requires
 from bot.desk.common import inputs, json_ok, local_path, see_other, text
 
@@ -49,7 +49,7 @@ def form_action(routes: web.RouteTableDef, path: str, permission: str, *, run: R
         target = local_path(text(data, "back"), back(request))
         try:
             result = await run(request, data)
-        except AdminError as error:
+        except Refusal as error:
             if error.code == "other_branch":
                 raise
             raise see_other(target, error.message, "error") from None

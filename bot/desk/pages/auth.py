@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot.clock import now
 from bot.desk.access import GRANTS_KEY, HOME, NAV_KEY, can, public, requires
-from bot.desk.accounts import authenticate, normalise_username, staff_for_session
+from bot.bank.staff.accounts import authenticate, normalise_username, staff_for_session
 from bot.desk.common import json_ok, local_path, run_db, see_other
 from bot.desk.render import render
 from bot.desk.security import (

@@ -12,8 +12,11 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from aiohttp import web
 
-from bot.bank import branch_admin
-from bot.bank.branch_admin import ACTIVE, CHECKED_IN, NO_SHOW, AdminError, DeskBooking
+from bot.bank.booking import counter
+from bot.bank.hours import admin as hours_admin
+from bot.bank.booking.counter import DeskBooking
+from bot.bank.booking.models import BookingStatus
+from bot.bank.refusals import Refusal
 from bot.clock import now
 from bot.desk.access import NavItem, branch_scope, can, requires
 from bot.desk.common import json_ok, parse_day, run_db, today
@@ -24,9 +27,9 @@ routes = web.RouteTableDef()
 NAV = [NavItem("预约签到", "/bookings", "bookings.view", order=20)]
 
 ACTIONS = {
-    "check-in": branch_admin.check_in,
-    "no-show": branch_admin.mark_no_show,
-    "undo": branch_admin.undo_mark,
+    "check-in": counter.check_in,
+    "no-show": counter.mark_no_show,
+    "undo": counter.undo_mark,
 }
 
 
@@ -45,25 +48,25 @@ def _row(booking: DeskBooking, moment: datetime, editable: bool) -> Row:
     started = datetime.combine(booking.day, booking.starts_at) <= moment.replace(tzinfo=None)
     return Row(
         booking,
-        can_check_in=editable and is_today and booking.status in (ACTIVE, NO_SHOW),
-        can_no_show=editable and started and booking.status == ACTIVE,
-        can_undo=editable and is_today and booking.status in (CHECKED_IN, NO_SHOW),
+        can_check_in=editable and is_today and booking.status in (BookingStatus.ACTIVE, BookingStatus.NO_SHOW),
+        can_no_show=editable and started and booking.status == BookingStatus.ACTIVE,
+        can_undo=editable and is_today and booking.status in (BookingStatus.CHECKED_IN, BookingStatus.NO_SHOW),
     )
 
 
 def _counts(bookings: List[DeskBooking]) -> Dict[str, int]:
-    counts = {status: 0 for status in branch_admin.STATUS_LABELS}
+    counts = {status: 0 for status in counter.STATUS_LABELS}
     for booking in bookings:
         counts[booking.status] = counts.get(booking.status, 0) + 1
-    counts["total"] = len(bookings) - counts.get(branch_admin.CANCELLED, 0)
+    counts["total"] = len(bookings) - counts.get(BookingStatus.CANCELLED, 0)
     return counts
 
 
 def _board(session, day: date, scope: Optional[str]) -> Dict[str, Any]:
-    branches = branch_admin.branch_choices(session)
+    branches = hours_admin.branch_choices(session)
     if scope is not None and scope not in {branch.id for branch in branches}:
-        raise AdminError("not_found", "没有这个网点。")
-    return {"branches": branches, "bookings": branch_admin.bookings_on(session, day, scope)}
+        raise Refusal("not_found", "没有这个网点。")
+    return {"branches": branches, "bookings": counter.bookings_on(session, day, scope)}
 
 
 def _groups(branches, bookings: List[DeskBooking], scope: Optional[str], moment: datetime,
@@ -74,7 +77,7 @@ def _groups(branches, bookings: List[DeskBooking], scope: Optional[str], moment:
     for branch in branches:
         own = [b for b in bookings if b.branch_id == branch.id]
         if own or branch.id == scope:
-            visible = [_row(b, moment, editable) for b in own if b.status != branch_admin.CANCELLED]
+            visible = [_row(b, moment, editable) for b in own if b.status != BookingStatus.CANCELLED]
             groups.append({"branch": branch, "rows": visible, "counts": _counts(own)})
     return groups
 
@@ -119,9 +122,9 @@ async def _mark(request: web.Request, data: Mapping[str, Any]) -> DeskBooking:
 
 def _done(booking: DeskBooking):
     who = f"{booking.customer_name or booking.customer_phone}（{booking.reference}）"
-    if booking.status == CHECKED_IN:
+    if booking.status == BookingStatus.CHECKED_IN:
         return f"{who}已签到。", "ok"
-    if booking.status == NO_SHOW:
+    if booking.status == BookingStatus.NO_SHOW:
         return f"{who}已标记为未到店。", "ok"
     return f"已撤销，{who} 恢复为待到店。", "ok"
 

@@ -12,8 +12,9 @@ from typing import Any, Dict, Mapping
 
 from aiohttp import web
 
-from bot.bank import branch_admin
-from bot.bank.branch_admin import HoursChange, NoticeView, cn_day, hm
+from bot.bank.hours import admin as hours_admin
+from bot.bank.formatting import chinese_date, hm
+from bot.bank.hours.admin import HoursChange, NoticeView
 from bot.desk.access import (
     Denied,
     NavItem,
@@ -44,12 +45,12 @@ UPCOMING_DAYS = 14
 
 def _settings(session, branch_id: str, day) -> Dict[str, Any]:
     return {
-        "branch": branch_admin.branch_info(session, branch_id),
-        "branches": branch_admin.branch_choices(session),
-        "weekly": branch_admin.weekly_timetable(session, branch_id),
-        "days": branch_admin.upcoming_days(session, branch_id, day, UPCOMING_DAYS),
-        "exceptions": branch_admin.upcoming_exceptions(session, branch_id, day),
-        "notices": branch_admin.notices_in_force(session, branch_id, day),
+        "branch": hours_admin.branch_info(session, branch_id),
+        "branches": hours_admin.branch_choices(session),
+        "weekly": hours_admin.weekly_timetable(session, branch_id),
+        "days": hours_admin.upcoming_days(session, branch_id, day, UPCOMING_DAYS),
+        "exceptions": hours_admin.upcoming_exceptions(session, branch_id, day),
+        "notices": hours_admin.notices_in_force(session, branch_id, day),
     }
 
 
@@ -59,7 +60,7 @@ async def branches_index(request: web.Request) -> web.StreamResponse:
     """The branch picked in the switcher (`?branch=`); else branch staff go
     to their own branch and others to the first one."""
     staff = request["staff"]
-    branch_id = branch_scope(staff, request.query.get("branch") or None) or await run_db(branch_admin.first_branch_id)
+    branch_id = branch_scope(staff, request.query.get("branch") or None) or await run_db(hours_admin.first_branch_id)
     raise web.HTTPFound(f"/branches/{branch_id}")
 
 
@@ -83,7 +84,7 @@ async def branch_page(request: web.Request) -> Dict[str, Any]:
 @routes.get("/api/branches")
 @requires("branches.view")
 async def branches_api(request: web.Request) -> web.StreamResponse:
-    branches = await run_db(branch_admin.branch_choices)
+    branches = await run_db(hours_admin.branch_choices)
     staff = request["staff"]
     return json_ok({"branches": [b for b in branches if staff.all_branches or b.id == staff.branch_id]})
 
@@ -105,7 +106,7 @@ def _back(request: web.Request) -> str:
 async def _add_exception(request: web.Request, data: Mapping[str, Any]) -> HoursChange:
     closed = flag(data, "closed") or text(data, "kind") == "closed"
     return await run_db(
-        branch_admin.add_exception, path_branch_id(request), parse_day(text(data, "day")),
+        hours_admin.add_exception, path_branch_id(request), parse_day(text(data, "day")),
         closed=closed,
         opens=None if closed else parse_time(text(data, "opens"), "开门时间"),
         closes=None if closed else parse_time(text(data, "closes"), "关门时间"),
@@ -125,17 +126,17 @@ def _exception_added(change: HoursChange):
     row = change.exception
     what = "全天停业" if row.closed else f"营业时间改为 {hm(row.opens)}–{hm(row.closes)}"
     verb = "已更新" if change.replaced else "已设置"
-    return f"{verb}{cn_day(row.day)}：{what}（{row.reason}）。{_stranded(change)}".strip(), \
+    return f"{verb}{chinese_date(row.day)}：{what}（{row.reason}）。{_stranded(change)}".strip(), \
         "warn" if change.affected else "ok"
 
 
 async def _remove_exception(request: web.Request, data: Mapping[str, Any]) -> HoursChange:
     exception_id = parse_int(request.match_info["exception_id"], "编号")
-    return await run_db(branch_admin.remove_exception, path_branch_id(request), exception_id, today())
+    return await run_db(hours_admin.remove_exception, path_branch_id(request), exception_id, today())
 
 
 def _exception_removed(change: HoursChange):
-    return f"已取消{cn_day(change.exception.day)}的临时调整，恢复平常的营业时间。{_stranded(change)}".strip(), \
+    return f"已取消{chinese_date(change.exception.day)}的临时调整，恢复平常的营业时间。{_stranded(change)}".strip(), \
         "warn" if change.affected else "ok"
 
 
@@ -146,7 +147,7 @@ async def _add_notice(request: web.Request, data: Mapping[str, Any]) -> NoticeVi
             raise Denied("只有管理员可以发布全行公告。")
         branch_id = None
     return await run_db(
-        branch_admin.add_notice, branch_id, text(data, "body"),
+        hours_admin.add_notice, branch_id, text(data, "body"),
         starts_on=parse_day(text(data, "starts_on"), today(), "开始日期"),
         ends_on=optional_day(text(data, "ends_on"), "结束日期"), today=today(),
     )
@@ -154,12 +155,12 @@ async def _add_notice(request: web.Request, data: Mapping[str, Any]) -> NoticeVi
 
 def _notice_added(notice: NoticeView):
     scope = "全行公告" if notice.bank_wide else "公告"
-    return f"{scope}已发布，从{cn_day(notice.starts_on)}起，客户问营业时间时助手会一并告知。", "ok"
+    return f"{scope}已发布，从{chinese_date(notice.starts_on)}起，客户问营业时间时助手会一并告知。", "ok"
 
 
 async def _end_notice(request: web.Request, data: Mapping[str, Any]) -> NoticeView:
     notice_id = parse_int(request.match_info["notice_id"], "编号")
-    return await run_db(branch_admin.end_notice, notice_id, branch_id=path_branch_id(request), today=today(),
+    return await run_db(hours_admin.end_notice, notice_id, branch_id=path_branch_id(request), today=today(),
                         bank_wide_ok=can(request, "notices.bank_wide"))
 
 

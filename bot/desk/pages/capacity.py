@@ -12,9 +12,11 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.bank import branch_admin
-from bot.bank.booking import DEFAULT_CAPACITY
-from bot.bank.branch_admin import RuleChange, SlotRow, cn_day, hm
+from bot.bank.capacity import admin as capacity_admin
+from bot.bank.hours import admin as hours_admin
+from bot.bank.capacity.slots import DEFAULT_CAPACITY
+from bot.bank.capacity.admin import RuleChange, SlotRow
+from bot.bank.formatting import chinese_date, hm
 from bot.desk.access import (
     NavItem,
     branch_scope,
@@ -47,11 +49,11 @@ def _service(data: Mapping[str, Any]) -> Optional[str]:
 
 def _overview(session, branch_id: str, day, service: Optional[str]) -> Dict[str, Any]:
     return {
-        "branch": branch_admin.branch_info(session, branch_id),
-        "branches": branch_admin.branch_choices(session),
-        "rules": branch_admin.capacity_rules(session, branch_id),
-        "effective": branch_admin.effective_capacities(session, branch_id),
-        "slots": branch_admin.day_slots(session, branch_id, day, service),
+        "branch": hours_admin.branch_info(session, branch_id),
+        "branches": hours_admin.branch_choices(session),
+        "rules": capacity_admin.capacity_rules(session, branch_id),
+        "effective": capacity_admin.effective_capacities(session, branch_id),
+        "slots": capacity_admin.day_slots(session, branch_id, day, service),
     }
 
 
@@ -60,7 +62,7 @@ def _overview(session, branch_id: str, day, service: Optional[str]) -> Dict[str,
 async def capacity_index(request: web.Request) -> web.StreamResponse:
     """Like /branches: the switcher's branch, else one's own or the first."""
     staff = request["staff"]
-    branch_id = branch_scope(staff, request.query.get("branch") or None) or await run_db(branch_admin.first_branch_id)
+    branch_id = branch_scope(staff, request.query.get("branch") or None) or await run_db(hours_admin.first_branch_id)
     day = request.query.get("day")
     raise web.HTTPFound(f"/branches/{branch_id}/capacity" + (f"?day={quote(day)}" if day else ""))
 
@@ -81,7 +83,7 @@ async def capacity_page(request: web.Request) -> Dict[str, Any]:
     if not request["staff"].all_branches:
         data["branches"] = []
     return {**data, "day": day, "service": service, "today": today(), "default_capacity": DEFAULT_CAPACITY,
-            "max_capacity": branch_admin.MAX_CAPACITY, "editable": can(request, "branches.edit")}
+            "max_capacity": capacity_admin.MAX_CAPACITY, "editable": can(request, "branches.edit")}
 
 
 @routes.get("/api/branches/{branch_id}/capacity")
@@ -99,12 +101,12 @@ def _back(request: web.Request) -> str:
 
 
 async def _set_rule(request: web.Request, data: Mapping[str, Any]) -> RuleChange:
-    return await run_db(branch_admin.set_capacity_rule, path_branch_id(request), _service(data),
+    return await run_db(capacity_admin.set_capacity_rule, path_branch_id(request), _service(data),
                         parse_int(data.get("capacity"), "名额"), today())
 
 
 async def _remove_rule(request: web.Request, data: Mapping[str, Any]) -> RuleChange:
-    return await run_db(branch_admin.remove_capacity_rule, path_branch_id(request), _service(data), today())
+    return await run_db(capacity_admin.remove_capacity_rule, path_branch_id(request), _service(data), today())
 
 
 def _rule_done(change: RuleChange):
@@ -121,7 +123,7 @@ def _rule_done(change: RuleChange):
 
 async def _set_day(request: web.Request, data: Mapping[str, Any]) -> List[SlotRow]:
     return await run_db(
-        branch_admin.set_day_capacity, path_branch_id(request), parse_day(text(data, "day")),
+        capacity_admin.set_day_capacity, path_branch_id(request), parse_day(text(data, "day")),
         parse_int(data.get("capacity"), "名额"), today=today(), service=_service(data),
         starts_at=parse_time(text(data, "starts_at"), "时段"),
     )
@@ -130,8 +132,8 @@ async def _set_day(request: web.Request, data: Mapping[str, Any]) -> List[SlotRo
 def _day_done(rows: List[SlotRow]):
     first = rows[0]
     if len(rows) == 1:
-        return f"{cn_day(first.day)} {hm(first.starts_at)} {first.service}的名额已改为 {first.capacity} 个。", "ok"
-    return f"{cn_day(first.day)}共 {len(rows)} 个时段的名额已改为 {first.capacity} 个。", "ok"
+        return f"{chinese_date(first.day)} {hm(first.starts_at)} {first.service}的名额已改为 {first.capacity} 个。", "ok"
+    return f"{chinese_date(first.day)}共 {len(rows)} 个时段的名额已改为 {first.capacity} 个。", "ok"
 
 
 form_action(routes, "/branches/{branch_id}/capacity/rules", "branches.edit",

@@ -4,7 +4,7 @@ Open requests come hardship first, then oldest. Per request staff record
 each co-borrower's answer on the recorded call, then approve (only once
 every co-borrower confirmed) or reject with a note the customer is told.
 A decision queues the customer's message in the outbox in the same
-transaction (bot.bank.notify), for the channel they applied on.
+transaction (bot.bank.debit_day.notify), for the channel they applied on.
 
 Agents and admins handle these; branch staff do not (loans are handled by
 the retail service centre, not branches), so they get 403 and no menu entry.
@@ -13,33 +13,19 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping
 
 from aiohttp import web
-from sqlalchemy import select
 
-from bot.bank import deferral
-from bot.bank.branch_admin import AdminError
-from bot.bank.deferral import (
-    APPROVED,
-    AWAITING,
-    CANCELLED,
-    CONFIRMED,
-    PENDING,
-    REFUSED,
-    REJECTED,
-    SUBMITTED,
-    WAIT_BANK,
-    WAIT_CO_BORROWERS,
-    WAIT_REFUSED,
-    DeferralError,
-    QueueItem,
-)
-from bot.bank.models import DeferralRequest
-from bot.bank.notify import notify_decision
-from bot.clock import local, now
+from bot.bank.debit_day import review
+from bot.bank.debit_day.applications import WAIT_BANK, WAIT_CO_BORROWERS, WAIT_REFUSED, canonical
+from bot.bank.debit_day.models import OPEN_REQUEST_STATUSES, ConfirmationStatus, RequestStatus
+from bot.bank.debit_day.notify import notify_decision
+from bot.bank.debit_day.review import QueueItem
+from bot.bank.refusals import Refusal
+from bot.clock import now
 from bot.desk.access import NavItem, requires
-from bot.desk.common import age_label, json_ok, plain, run_db, text
+from bot.desk.common import CHANNEL_LABELS, age_label, json_ok, plain, run_db, text
 from bot.desk.pages import form_action
 from bot.desk.render import page
 
@@ -49,46 +35,25 @@ GRANTS = {"agent": {PERMISSION}, "admin": {PERMISSION}}
 NAV = [NavItem("延期申请", "/deferrals", PERMISSION, order=25)]
 
 STATUS_LABELS = {
-    SUBMITTED: "待审批", AWAITING: "待共同借款人确认", APPROVED: "已批准",
-    REJECTED: "已驳回", CANCELLED: "客户已撤回",
+    RequestStatus.SUBMITTED: "待审批", RequestStatus.AWAITING_CONFIRMATION: "待共同借款人确认",
+    RequestStatus.APPROVED: "已批准", RequestStatus.REJECTED: "已驳回", RequestStatus.CANCELLED: "客户已撤回",
 }
 WAITING_LABELS = {
     WAIT_CO_BORROWERS: "等待共同借款人录音确认", WAIT_REFUSED: "有共同借款人不同意", WAIT_BANK: "可以审批",
 }
-CONFIRMATION_LABELS = {PENDING: "待确认", CONFIRMED: "已同意", REFUSED: "不同意"}
-CHANNEL_LABELS = {"wechat": "微信", "socketio": "网页客服", "widget": "网页客服", "rest": "App/网页",
-                  "phone": "电话", "app": "手机银行"}
-
-# DeferralError reasons, worded for the clerk: (AdminError code → HTTP status, message).
-ERROR_MESSAGES = {
-    "not_found": ("not_found", "没有找到这笔申请，请核对申请编号（以 YQ 开头）后再试。"),
-    "decided": ("decided", "这笔申请已经处理过了（可能同事刚刚批准或驳回，或客户已撤回）。请刷新页面查看最新状态。"),
-    "unconfirmed": ("unconfirmed", "还有共同借款人没有同意，暂时不能批准。请先打录音电话确认，并在下方登记结果。"),
-    "due_changed": ("due_changed", "申请提交后这笔贷款的还款日已经变化，按现在的还款日无法改到所申请的扣款日。"
-                                   "请驳回并请客户重新申请，给您添麻烦了。"),
-    "bad_outcome": ("invalid", "请选择共同借款人的答复：同意或不同意。"),
-    "no_call_reference": ("invalid", "请填写录音电话的通话编号，便于日后核查录音。"),
-    "no_note": ("invalid", "驳回时请填写原因。这段话会原样发给客户，请用客户能看懂的话写。"),
-}
-
-
-def polite(error: DeferralError, not_found: Optional[str] = None) -> AdminError:
-    code, message = ERROR_MESSAGES.get(error.reason, ("error", "操作没有完成，请刷新页面后再试一次。"))
-    if error.reason == "not_found" and not_found:
-        message = not_found
-    return AdminError(code, message)
-
+CONFIRMATION_LABELS = {ConfirmationStatus.PENDING: "待确认", ConfirmationStatus.CONFIRMED: "已同意",
+                       ConfirmationStatus.REFUSED: "不同意"}
 
 # --- what pages show ----------------------------------------------------------------------
 
 def approve_block(item: QueueItem) -> str:
     """Why approval is not possible yet, or "" when it is."""
-    if item.status not in (SUBMITTED, AWAITING):
+    if item.status not in OPEN_REQUEST_STATUSES:
         return "这笔申请已经处理完毕。"
-    refused = [c.name for c in item.confirmations if c.status == REFUSED]
+    refused = [c.name for c in item.confirmations if c.status == ConfirmationStatus.REFUSED]
     if refused:
         return f"共同借款人{'、'.join(refused)}不同意延期，不能批准。如情况有变可重新登记确认结果，否则请驳回并说明原因。"
-    pending = [c.name for c in item.confirmations if c.status != CONFIRMED]
+    pending = [c.name for c in item.confirmations if c.status != ConfirmationStatus.CONFIRMED]
     if pending:
         return f"还需 {'、'.join(pending)} 在录音电话中同意后才能批准（共 {len(pending)} 位未确认）。"
     return ""
@@ -96,7 +61,7 @@ def approve_block(item: QueueItem) -> str:
 
 def item_json(item: QueueItem, moment: datetime, **extra: Any) -> Dict[str, Any]:
     data = plain(item)
-    data.update(ready=item.ready, is_open=item.status in (SUBMITTED, AWAITING),
+    data.update(ready=item.ready, is_open=item.status in OPEN_REQUEST_STATUSES,
                 status_label=STATUS_LABELS.get(item.status, item.status),
                 waiting_label=WAITING_LABELS.get(item.waiting_for, ""),
                 age=age_label(item.created_at, moment), can_approve=not approve_block(item),
@@ -112,39 +77,27 @@ def _labels() -> Dict[str, Any]:
 
 # --- reading ------------------------------------------------------------------------------
 
-def _detail(session, reference: str) -> Dict[str, Any]:
-    item = deferral.staff_request(session, reference)
-    decided_at, decided_by = session.execute(
-        select(DeferralRequest.decided_at, DeferralRequest.decided_by)
-        .where(DeferralRequest.reference == item.reference)
-    ).one()
-    return {"item": item, "decided_at": local(decided_at), "decided_by": decided_by}
-
-
-async def _load_detail(request: web.Request) -> Dict[str, Any]:
-    try:
-        return await run_db(_detail, request.match_info["reference"])
-    except DeferralError as error:
-        raise polite(error) from None
+async def _load_detail(request: web.Request) -> QueueItem:
+    return await run_db(review.staff_request, request.match_info["reference"])
 
 
 @routes.get("/deferrals")
 @requires(PERMISSION)
 @page("deferrals.html")
 async def queue_page(request: web.Request) -> Dict[str, Any]:
-    wanted = deferral.canonical(request.query.get("reference", ""))
+    wanted = canonical(request.query.get("reference", ""))
     if wanted:
         if not re.fullmatch(r"[0-9A-Z]{1,16}", wanted):
-            raise AdminError("not_found", ERROR_MESSAGES["not_found"][1])
+            raise Refusal("not_found", "没有找到这笔申请，请核对申请编号（以 YQ 开头）后再试。")
         raise web.HTTPFound(f"/deferrals/{wanted}")
-    items = await run_db(deferral.staff_queue)
+    items = await run_db(review.staff_queue)
     return {"items": items, "now": now(), "hardship_count": sum(1 for i in items if i.hardship), **_labels()}
 
 
 @routes.get("/api/deferrals")
 @requires(PERMISSION)
 async def queue_api(request: web.Request) -> web.StreamResponse:
-    items = await run_db(deferral.staff_queue)
+    items = await run_db(review.staff_queue)
     moment = now()
     return json_ok({"count": len(items), "requests": [item_json(i, moment) for i in items]})
 
@@ -153,15 +106,14 @@ async def queue_api(request: web.Request) -> web.StreamResponse:
 @requires(PERMISSION)
 @page("deferral.html")
 async def detail_page(request: web.Request) -> Dict[str, Any]:
-    return {**await _load_detail(request), "now": now(), **_labels()}
+    item = await _load_detail(request)
+    return {"item": item, "decided_at": item.decided_at, "decided_by": item.decided_by, "now": now(), **_labels()}
 
 
 @routes.get("/api/deferrals/{reference}")
 @requires(PERMISSION)
 async def detail_api(request: web.Request) -> web.StreamResponse:
-    data = await _load_detail(request)
-    return json_ok({"request": item_json(data["item"], now(), decided_at=data["decided_at"],
-                                         decided_by=data["decided_by"])})
+    return json_ok({"request": item_json(await _load_detail(request), now())})
 
 
 # --- acting -------------------------------------------------------------------------------
@@ -173,15 +125,12 @@ def _who(request: web.Request) -> str:
 async def _confirm(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
     phone = text(data, "phone")
     if not phone:
-        raise AdminError("invalid", "请选择要登记的共同借款人。")
+        raise Refusal("invalid", "请选择要登记的共同借款人。")
     outcome = text(data, "outcome")
     call_reference = text(data, "call_reference")
     moment = now()
-    try:
-        item = await run_db(deferral.record_confirmation, request.match_info["reference"], phone, outcome,
-                            call_reference, _who(request), moment)
-    except DeferralError as error:
-        raise polite(error, not_found="没有找到这笔申请或这位共同借款人，请刷新页面后再试。") from None
+    item = await run_db(review.record_confirmation, request.match_info["reference"], phone, outcome,
+                        call_reference, _who(request), moment)
     task = next(c for c in item.confirmations if c.phone == phone)
     return {"request": item_json(item, moment), "confirmation": {"name": task.name, "status": task.status},
             "_item": item}
@@ -190,29 +139,26 @@ async def _confirm(request: web.Request, data: Mapping[str, Any]) -> Dict[str, A
 def _decide_and_notify(session, action, *args) -> Dict[str, Any]:
     """The decision and the customer's outbox message commit together."""
     decision = action(session, *args)
-    notify_decision(decision, session=session)
-    return {"decision": decision, "item": deferral.staff_request(session, decision.reference)}
+    notify_decision(session, decision, at=decision.decided_at)
+    return {"decision": decision, "item": review.staff_request(session, decision.reference)}
 
 
 async def _decide(request: web.Request, action, *args) -> Dict[str, Any]:
-    try:
-        result = await run_db(_decide_and_notify, action, *args)
-    except DeferralError as error:
-        raise polite(error) from None
+    result = await run_db(_decide_and_notify, action, *args)
     return {"decision": plain(result["decision"]), "request": item_json(result["item"], now()),
             "_item": result["item"]}
 
 
 async def _approve(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
-    return await _decide(request, deferral.approve, request.match_info["reference"], _who(request), now(),
+    return await _decide(request, review.approve, request.match_info["reference"], _who(request), now(),
                          text(data, "note"))
 
 
 async def _reject(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
     note = text(data, "note")
     if not note:
-        raise polite(DeferralError("no_note"))
-    return await _decide(request, deferral.reject, request.match_info["reference"], _who(request), note, now())
+        raise Refusal("invalid", "驳回时请填写原因。这段话会原样发给客户，请用客户能看懂的话写。")
+    return await _decide(request, review.reject, request.match_info["reference"], _who(request), note, now())
 
 
 def _strip(result: Dict[str, Any]) -> Dict[str, Any]:
@@ -239,17 +185,17 @@ class _Answer(dict):
 
 def _confirmed_message(answer: _Answer):
     item, task = answer.item, answer.confirmation
-    said = "同意" if task["status"] == CONFIRMED else "不同意"
+    said = "同意" if task["status"] == ConfirmationStatus.CONFIRMED else "不同意"
     message = f"已登记：共同借款人{task['name']}{said}（申请 {item.reference}）。"
     if item.ready:
         return message + "所有共同借款人均已同意，现在可以审批。", "ok"
-    return message, ("ok" if task["status"] == CONFIRMED else "warn")
+    return message, ("ok" if task["status"] == ConfirmationStatus.CONFIRMED else "warn")
 
 
 def _decided_message(answer: _Answer):
     item = answer.item
     channel = CHANNEL_LABELS.get(item.channel, item.channel)
-    if item.status == APPROVED:
+    if item.status == RequestStatus.APPROVED:
         return (f"已批准 {item.reference}：{item.borrower_name}的贷款改为每月 {item.requested_day} 日扣款。"
                 f"通知已排队，将通过{channel}发给客户。", "ok")
     return f"已驳回 {item.reference}。驳回原因将通过{channel}发给客户。", "ok"

@@ -20,36 +20,27 @@ is how the bot decides between offering a person and offering a callback.
 """
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import functools
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import select
 
-from bot.bank import handoff
-from bot.bank.branch_admin import AdminError
-from bot.bank.handoff import (
-    CALLBACK,
-    FIRST_REPLY_SLA,
-    MAX_REPLY_CHARS,
-    OPEN_STATUSES,
-    RESOLVED,
-    WAITING,
-    WITH_AGENT,
-    HandoffError,
-)
+from bot.bank.handoff import escalations as handoff
+from bot.bank.handoff.escalations import CALLBACK, FIRST_REPLY_SLA, RESOLVED, WAITING, WITH_AGENT
+from bot.bank.handoff.models import OPEN_ESCALATION_STATUSES, Priority
 from bot.bank.masking import mask_phone
-from bot.bank.models import Staff
-from bot.clock import SHANGHAI, local, now
+from bot.bank.refusals import Refusal
+from bot.clock import SHANGHAI, now
 from bot.desk.access import NavItem, requires
-from bot.desk.accounts import ADMIN, AGENT
-from bot.desk.common import age_label, json_ok, parse_int, run_db, text
+from bot.bank.staff.accounts import ADMIN, AGENT
+from bot.desk.common import CHANNEL_LABELS, SETTINGS, age_label, json_ok, parse_int, run_db, text
 from bot.desk.pages import form_action
 from bot.desk.render import render
 from bot.desk.transcripts import Line, TranscriptUnavailable, conversation_lines
+from bot.settings import Settings
 
 routes = web.RouteTableDef()
 VIEW, HANDLE = "escalations.view", "escalations.handle"
@@ -58,39 +49,17 @@ NAV = [NavItem("人工接待", "/escalations", VIEW, order=10)]
 CASE = r"/escalations/{escalation_id:\d+}"
 REFRESH_SECONDS = 10
 
-PRIORITY_LABELS = {"urgent": "紧急", "high": "较急", "normal": "一般"}
-CHANNEL_LABELS = {"widget": "网页", "socketio": "网页", "wechat": "微信", "rest": "接口"}
+PRIORITY_LABELS = {Priority.URGENT: "紧急", Priority.HIGH: "较急", Priority.NORMAL: "一般"}
 STATUS_LABELS = {WAITING: "等待中", WITH_AGENT: "接待中", CALLBACK: "待回电", RESOLVED: "已结束"}
 SPEAKERS = {"user": "客户", "bot": "智能助手"}
 
-# HandoffError reasons, worded for the agent: (AdminError code → HTTP status, message).
-ERROR_MESSAGES = {
-    "not_found": ("not_found", "没有找到这条人工接待记录，可能链接有误。请回到队列查看。"),
-    "taken": ("taken", "这位客户已经由同事接入了。请回到队列接待下一位。"),
-    "not_yours": ("not_yours", "这位客户目前不由你接待（还没接入，或已转给同事），不能替别人回复或操作。"),
-    "closed": ("closed", "这次接待已经结束（或已转为回电），不能再操作。"),
-    "empty": ("invalid", "请先填写内容。"),
-    "too_long": ("invalid", f"内容太长了，请控制在 {MAX_REPLY_CHARS} 字以内，可以分几条发。"),
-    "bad_target": ("invalid", "请选择另一位在岗的同事（客服坐席或管理员）。"),
-    "not_callback": ("not_callback", "这条记录不是待回电的请求，不能登记回电结果。"),
-}
-
-
-def polite(error: HandoffError) -> AdminError:
-    return AdminError(*ERROR_MESSAGES.get(error.reason, ("error", "操作没有完成，请刷新页面后再试一次。")))
-
-
 async def service(func: Callable[..., Any], *args: Any) -> Any:
-    """A bot.bank.handoff call on a worker thread (it opens its own
-    transaction); its refusals become messages for the agent."""
-    try:
-        return await asyncio.to_thread(func, *args)
-    except HandoffError as error:
-        raise polite(error) from None
+    """A bot.bank.handoff.escalations call in its own transaction, at the current time."""
+    return await run_db(func, *args, at=now())
 
 
 async def mark_present(staff_id: int) -> None:
-    await run_db(handoff.touch_presence, staff_id)
+    await service(handoff.touch_presence, staff_id)
 
 
 def on_duty(handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -108,7 +77,7 @@ def on_duty(handler: Callable[..., Any]) -> Callable[..., Any]:
 
 def sla(entry: handoff.QueueEntry) -> Dict[str, str]:
     """Time left for the first reply, or how far past it the case is."""
-    if entry.status not in OPEN_STATUSES:
+    if entry.status not in OPEN_ESCALATION_STATUSES:
         return {"state": "none", "label": ""}
     if entry.first_reply_at:
         return {"state": "met", "label": "已回复"}
@@ -184,20 +153,9 @@ def _note_view(note: Mapping[str, str]) -> Dict[str, str]:
 
 # --- reading ------------------------------------------------------------------------------
 
-def _colleagues(session, staff_id: int) -> List[Dict[str, Any]]:
-    """Whom a case can be transferred to: other active agents and admins, those online first."""
-    online_since = now() - handoff.ONLINE_WINDOW
-    people = session.execute(select(Staff).where(
-        Staff.active.is_(True), Staff.role.in_(handoff.AGENT_ROLES), Staff.id != staff_id)).scalars()
-    found = [{"id": person.id, "name": person.display_name,
-              "online": bool(person.last_seen_at) and local(person.last_seen_at) >= online_since}
-             for person in people]
-    return sorted(found, key=lambda person: (not person["online"], person["name"]))
-
-
 async def _queue(request: web.Request) -> Dict[str, Any]:
     me = request["staff"].id
-    rows = [entry_view(entry, me) for entry in await asyncio.to_thread(handoff.queue)]
+    rows = [entry_view(entry, me) for entry in await service(handoff.queue)]
     return {"rows": rows, "waiting": sum(row["status"] == WAITING for row in rows),
             "overdue": sum(row["overdue"] for row in rows),
             "agents_online": await run_db(handoff.agents_online, now()),
@@ -205,10 +163,10 @@ async def _queue(request: web.Request) -> Dict[str, Any]:
             "sla_rules": [(PRIORITY_LABELS[priority], minutes) for priority, minutes in FIRST_REPLY_SLA.items()]}
 
 
-async def live_lines(conversation_id: str, since: float) -> Tuple[List[Dict[str, Any]], bool]:
+async def live_lines(config: Settings, conversation_id: str, since: float) -> Tuple[List[Dict[str, Any]], bool]:
     """Messages after `since` from Rasa, and whether Rasa could be read at all."""
     try:
-        return [live_view(line) for line in await conversation_lines(conversation_id, since)], True
+        return [live_view(line) for line in await conversation_lines(config, conversation_id, since)], True
     except TranscriptUnavailable:
         return [], False
 
@@ -221,7 +179,7 @@ async def _case(request: web.Request) -> Dict[str, Any]:
     me = request["staff"].id
     case = await service(handoff.detail, case_id(request))
     since = snapshot_end(case.transcript)
-    messages, available = await live_lines(case.conversation_id, since)
+    messages, available = await live_lines(request.app[SETTINGS], case.conversation_id, since)
     return {
         "escalation": entry_view(case.entry, me),
         "transcript": [line_view(line.get("role", ""), line.get("text", ""), line.get("at"))
@@ -229,7 +187,8 @@ async def _case(request: web.Request) -> Dict[str, Any]:
         "messages": messages, "messages_available": available,
         "since": max([since] + [line["at"] for line in messages]),
         "notes": [_note_view(note) for note in case.notes], "close_note": case.close_note,
-        "colleagues": await run_db(_colleagues, me) if can_reply(case.entry, me) else [],
+        "colleagues": ([dataclasses.asdict(person) for person in await service(handoff.colleagues, me)]
+                       if can_reply(case.entry, me) else []),
         # The one place the full number is shown: the agent dials it.
         "dial_phone": case.entry.callback_phone if case.entry.status == CALLBACK else None,
     }
@@ -265,7 +224,7 @@ async def queue_api(request: web.Request) -> web.StreamResponse:
 async def case_page(request: web.Request) -> web.StreamResponse:
     context = await _case(request)
     return render(request, "escalations_case.html",
-                  {**context, "script_url": _script_url(request), "max_reply": MAX_REPLY_CHARS})
+                  {**context, "script_url": _script_url(request), "max_reply": handoff.MAX_REPLY_CHARS})
 
 
 @routes.get("/api" + CASE)
@@ -302,7 +261,7 @@ async def _add_note(request: web.Request, data: Mapping[str, Any]) -> Dict[str, 
 
 async def _transfer(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
     if not text(data, "to_staff_id"):
-        raise AdminError("invalid", "请选择要转给哪位同事。")
+        raise Refusal("invalid", "请选择要转给哪位同事。")
     return await _act(request, handoff.transfer, parse_int(data["to_staff_id"], "同事编号"))
 
 
@@ -313,7 +272,7 @@ async def _close(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any
 async def _callback(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
     reached = text(data, "reached")
     if reached not in ("yes", "no"):
-        raise AdminError("invalid", "请选择是否联系上了客户。")
+        raise Refusal("invalid", "请选择是否联系上了客户。")
     return await _act(request, handoff.finish_callback, reached == "yes", text(data, "note"))
 
 

@@ -25,27 +25,24 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot.bank import insights, learning
-from bot.bank.branch_admin import AdminError, branch_choices
-from bot.bank.insights_figures import MAX_DAYS, Period
+from bot.insights import learning
+from bot.insights import report as insights
+from bot.bank.hours.admin import branch_choices
+from bot.bank.refusals import Refusal
+from bot.insights.figures import MAX_DAYS, Period
 from bot.clock import now
 from bot.desk import charts, insights_tables as tables
 from bot.desk.access import NavItem, requires
-from bot.desk.common import json_ok, parse_day, plain, run_db, text, today
+from bot.desk.common import CHANNEL_LABELS, json_ok, parse_day, plain, run_db, text, today
 from bot.desk.pages import form_action
 from bot.desk.render import page
-from bot.nlu.contract import INTENTS, RETRIEVAL_KEYS
+from bot.nlu.contract import INTENTS
 
 routes = web.RouteTableDef()
 VIEW, TRAIN = "insights.view", "insights.train"
 GRANTS = {"admin": {VIEW, TRAIN}}
 NAV = [NavItem("服务分析", "/insights", VIEW, order=80)]
 DEFAULT_DAYS = 7
-REASON_LABELS = {
-    "unknown_label": "这个意图不在机器人的意图清单里，不能加入训练数据。",
-    "nothing_to_add": "没有可加入的例句：请至少勾选一条本期内未识别的消息。",
-}
-
 
 # --- filters ------------------------------------------------------------------------------
 
@@ -58,14 +55,14 @@ class Filters:
         try:
             self.period = Period(first, last)
         except ValueError:
-            raise AdminError("invalid", "开始日期不能晚于结束日期，且一次最多查看 "
+            raise Refusal("invalid", "开始日期不能晚于结束日期，且一次最多查看 "
                                         f"{MAX_DAYS} 天。") from None
         self.branch = text(data, "branch") or None
         if self.branch and self.branch not in branch_ids:
-            raise AdminError("invalid", "没有这个网点，请从列表中选择。")
+            raise Refusal("invalid", "没有这个网点，请从列表中选择。")
         self.channel = text(data, "channel") or None
         if self.channel and self.channel not in insights.CHANNELS:
-            raise AdminError("invalid", "没有这个渠道，请从列表中选择。")
+            raise Refusal("invalid", "没有这个渠道，请从列表中选择。")
 
     def query(self, **extra: str) -> str:
         """The filters as a query string, for links that keep them."""
@@ -115,7 +112,7 @@ def _charts(ins: insights.Insights) -> Dict[str, Any]:
 
 def _helpers() -> Dict[str, Any]:
     return {"pct": tables.pct, "num": tables.num, "target_cells": tables.target_cells,
-            "CHANNELS": tables.CHANNEL_LABELS}
+            "CHANNELS": CHANNEL_LABELS}
 
 
 @routes.get("/insights")
@@ -159,9 +156,9 @@ for _name in (*tables.FIGURE_TABLES, "fallbacks"):
 # --- the learning loop ------------------------------------------------------------------------
 
 def _label_choices() -> List[Tuple[str, List[str]]]:
-    """Labels for the picker, in the contract's groups."""
-    return [("意图", list(INTENTS))] + [(f"检索意图 {intent}", [f"{intent}/{key}" for key in keys])
-                                       for intent, keys in RETRIEVAL_KEYS.items()]
+    """Labels for the picker: the contract's intents (a knowledge-base question is taught
+    in the knowledge base itself, as an example of its topic)."""
+    return [("意图", list(INTENTS))]
 
 
 def _groups(filters: Filters) -> List[learning.Group]:
@@ -198,7 +195,7 @@ def _event_ids(data: Mapping[str, Any]) -> List[int]:
     try:
         return [int(value) for value in values]
     except (TypeError, ValueError):
-        raise AdminError("invalid", "所选消息的编号不对，请刷新页面后再试。") from None
+        raise Refusal("invalid", "所选消息的编号不对，请刷新页面后再试。") from None
 
 
 def _add(filters: Filters, label: str, event_ids: List[int], reviewer: str) -> learning.AddResult:
@@ -210,10 +207,7 @@ def _add(filters: Filters, label: str, event_ids: List[int], reviewer: str) -> l
 
 async def _add_run(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
     filters, _branches = await _filters(data)
-    try:
-        result = await _off_loop(_add, filters, text(data, "label"), _event_ids(data), request["staff"].username)
-    except learning.LearningError as error:
-        raise AdminError("invalid", REASON_LABELS[error.reason]) from None
+    result = await _off_loop(_add, filters, text(data, "label"), _event_ids(data), request["staff"].username)
     return {"label": result.label, "file": learning.reviewed_path().name, "added": list(result.added),
             "duplicates": list(result.duplicates),
             "conflicts": [{"example": example, "label": label} for example, label in result.conflicts],

@@ -9,11 +9,11 @@ from typing import Any, Dict, Mapping
 
 from aiohttp import web
 
-from bot.bank import branch_admin
+from bot.bank.hours import admin as hours_admin
 from bot.clock import now
-from bot.desk import accounts
+from bot.bank.staff import accounts
 from bot.desk.access import NavItem, requires
-from bot.desk.accounts import ROLE_LABELS, StaffView
+from bot.bank.staff.accounts import ROLE_LABELS, StaffView
 from bot.desk.common import flag, json_ok, parse_int, run_db, text
 from bot.desk.pages import form_action
 from bot.desk.render import page
@@ -23,7 +23,7 @@ NAV = [NavItem("员工账号", "/staff", "staff.manage", order=90)]
 
 
 def _overview(session) -> Dict[str, Any]:
-    return {"people": accounts.list_staff(session), "branches": branch_admin.branch_choices(session)}
+    return {"people": accounts.list_staff(session), "branches": hours_admin.branch_choices(session)}
 
 
 @routes.get("/staff")

@@ -7,7 +7,6 @@ http://localhost:5005, where `make run` starts it).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -15,6 +14,7 @@ from aiohttp import web
 
 from bot.bank.profile import load_profile
 from bot.desk.access import public
+from bot.desk.common import SETTINGS
 
 routes = web.RouteTableDef()
 
@@ -28,7 +28,7 @@ CACHE_CONTROL = "public, max-age=300"
 async def demo_page(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("widget_demo.html", request, {
         "bank": load_profile(),
-        "widget_server": os.environ.get("WIDGET_SERVER_URL", "http://localhost:5005"),
+        "widget_server": request.app[SETTINGS].widget_server_url,
     })
 
 

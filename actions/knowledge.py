@@ -1,0 +1,61 @@
+"""Informational questions, answered from the knowledge base staff edit.
+
+Rasa's NLU says whether a message is an informational question
+(`ask_question`) or drives an action; which topic it asks is the
+knowledge-base matcher's call (bot/knowledge), over what is published now.
+A question no topic answers gets an honest "I don't know" with the ways
+forward, never a confident answer to a different question.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.resilience import database_guarded
+from bot.bank.knowledge.topics import Article
+from bot.bank.profile import load_profile
+from bot.knowledge import live
+from bot.knowledge.routing import accept_threshold
+
+TOPIC_SLOT = "knowledge_topic"
+
+
+def fill(answer: str) -> str:
+    """The answer with the bank's name, app and hotline put in."""
+    profile = load_profile()
+    return answer.format(bank_name=profile.name, app_name=profile.app_name, bank_hotline=profile.hotline)
+
+
+def topic_for(tracker: Tracker) -> Optional[Article]:
+    """The published topic that answers the customer's latest message, if one does."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    threshold = accept_threshold(intent)
+    if threshold is None:
+        return None
+    corpus = live.current()
+    match = corpus.matcher.best(tracker.latest_message.get("text") or "", threshold)
+    return corpus.articles.get(match.key) if match else None
+
+
+def answer(dispatcher: CollectingDispatcher, article: Article) -> List[EventType]:
+    dispatcher.utter_message(response="utter_knowledge_answer", answer=fill(article.answer))
+    return [SlotSet(TOPIC_SLOT, article.key)]
+
+
+@database_guarded
+class ActionAnswerQuestion(Action):
+    """The knowledge base's answer, or "I don't know" with the ways forward."""
+
+    def name(self) -> Text:
+        return "action_answer_question"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        article = topic_for(tracker)
+        if article is None:
+            dispatcher.utter_message(response="utter_dont_know")
+            return [SlotSet(TOPIC_SLOT, None)]
+        return answer(dispatcher, article)

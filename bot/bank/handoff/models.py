@@ -1,0 +1,86 @@
+"""Conversations handed from the bot to a person: escalations and their notes."""
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import relationship
+
+from bot.bank.base import Base, Vocabulary, status_in, vocabulary_column
+
+
+class Priority(Vocabulary):
+    """Most urgent first: the queue and the first-reply targets follow this order."""
+
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+
+    @property
+    def rank(self) -> int:
+        return list(Priority).index(self)
+
+
+class EscalationStatus(Vocabulary):
+    WAITING = "waiting"
+    WITH_AGENT = "with_agent"
+    RESOLVED = "resolved"
+    CALLBACK_REQUESTED = "callback_requested"
+
+
+OPEN_ESCALATION_STATUSES = (EscalationStatus.WAITING, EscalationStatus.WITH_AGENT)
+
+
+class Escalation(Base):
+    """A conversation handed from the bot to a person.
+
+    `transcript` is a masked copy of the conversation up to the hand-off
+    (phones, ID and card numbers keep only their last 4 digits); what follows
+    is read live from the tracker store. `callback_phone` is the one place a
+    full number is kept, because an agent has to dial it.
+    """
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        Index("one_open_escalation_per_conversation", "conversation_id", unique=True,
+              sqlite_where=status_in("status", OPEN_ESCALATION_STATUSES),
+              postgresql_where=status_in("status", OPEN_ESCALATION_STATUSES)),
+        Index("escalation_queue", "status", "priority", "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(16), nullable=False, unique=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    channel = Column(String(32), nullable=False)
+    customer_id = Column(Integer, ForeignKey("customers.id"))
+    reason = Column(String(24), nullable=False)
+    priority = vocabulary_column(Priority, "escalation_priority", 8, nullable=False)
+    status = vocabulary_column(EscalationStatus, "escalation_status", 24, nullable=False,
+                               default=EscalationStatus.WAITING)
+    assignee_id = Column(Integer, ForeignKey("staff.id"))
+    summary = Column(Text, nullable=False, default="")
+    transcript = Column(JSON, nullable=False, default=list)
+    callback_phone = Column(String(20))
+    callback_window = Column(String(64))
+    callback_reached_at = Column(DateTime(timezone=True))
+    close_note = Column(Text)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    claimed_at = Column(DateTime(timezone=True))
+    first_reply_at = Column(DateTime(timezone=True))
+    resolved_at = Column(DateTime(timezone=True))
+
+    assignee = relationship("Staff")
+    notes = relationship("EscalationNote", cascade="all, delete-orphan", order_by="EscalationNote.id",
+                         back_populates="escalation")
+
+
+class EscalationNote(Base):
+    """An internal note on an escalation (never shown to the customer), or a transfer record."""
+
+    __tablename__ = "escalation_notes"
+
+    id = Column(Integer, primary_key=True)
+    escalation_id = Column(Integer, ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False, index=True)
+    author = Column(String(64), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+
+    escalation = relationship("Escalation", back_populates="notes")

@@ -1,0 +1,98 @@
+"""The knowledge base over HTTP: the right topic's answer, an honest "I don't know",
+and a topic staff publish answering customers without training or a restart."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import yaml
+from aiohttp.test_utils import TestClient, TestServer
+
+from actions.knowledge import fill
+from bot.bank.db import transaction
+from bot.bank.knowledge.topics import DEMO_KNOWLEDGE
+from bot.bank.staff.accounts import create_staff
+from bot.desk.app import create_app
+from tests.test_desk import NOW, PASSWORD, csrf_of, login
+
+pytestmark = pytest.mark.server
+
+ANSWERS = {entry["id"]: fill(entry["answer"])
+           for entry in yaml.safe_load(DEMO_KNOWLEDGE.read_text(encoding="utf-8"))["topics"]}
+# Phrasings written for this test: in neither the training data nor the held-out sets.
+QUESTIONS = {
+    "房贷能不能先还一部分本金": "early_repayment",
+    "月供这个月为啥没扣走": "failed_auto_debit",
+    "征信上的逾期记录要多久才消": "credit_report",
+    "转账一天最多能转多少": "transfer_limit",
+    "卡被银行冻住了怎么解": "frozen_account",
+    "结清以后怎么开结清证明": "settlement_certificate",
+    "分期的手续费怎么算": "instalments",
+}
+
+
+def sender() -> str:
+    return f"kb-{uuid.uuid4().hex[:10]}"
+
+
+def texts(replies) -> str:
+    return "\n".join(reply.get("text", "") for reply in replies)
+
+
+@pytest.mark.parametrize("question, topic", QUESTIONS.items())
+def test_a_question_in_customers_words_gets_its_topics_answer(stack, question, topic):
+    assert texts(stack.say(sender(), question)) == ANSWERS[topic]
+
+
+def test_traditional_characters_get_the_same_answer(stack):
+    assert texts(stack.say(sender(), "房貸能不能先還一部分本金")) == ANSWERS["early_repayment"]
+
+
+def test_the_parse_says_question_and_carries_no_response_selector(stack):
+    parse = stack.parse("房贷能不能先还一部分本金")
+    assert parse["intent"]["name"] == "ask_question" and "response_selector" not in parse
+
+
+def test_a_banking_question_no_topic_covers_gets_an_honest_answer_and_the_ways_forward(stack):
+    replies = stack.say(sender(), "你们的外币兑换牌价在哪看")
+    assert "答不准" in texts(replies) and "400-830-9595" in texts(replies)
+    assert "/request_human" in [button["payload"] for reply in replies for button in reply.get("buttons", [])]
+    assert not any(answer in texts(replies) for answer in ANSWERS.values())
+
+
+def test_a_question_in_the_middle_of_booking_is_answered_and_the_booking_goes_on(stack):
+    customer = sender()
+    stack.say(customer, "我想预约去福田支行办面签")
+    replies = stack.say(customer, "提前还款要不要违约金")
+    assert ANSWERS["early_repayment"] in texts(replies)
+    assert "哪一天" in texts(replies)          # back to the step it was on
+
+
+async def test_a_topic_staff_publish_is_answered_within_a_minute(stack, monkeypatch):
+    monkeypatch.setenv("HELPLINE_DATA_DIR", str(stack.workdir))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("DESK_BCRYPT_ROUNDS", "4")
+    with transaction() as session:
+        create_staff(session, username="kb.http", display_name="周编辑", role="kb_editor", password=PASSWORD, when=NOW)
+    question = "数字人民币钱包怎么开通"
+    before = texts(stack.say(sender(), question))
+    assert "答不准" in before
+    server = TestServer(create_app())
+    client = TestClient(server)
+    await client.start_server()
+    try:
+        assert (await login(client, "kb.http", PASSWORD)).status == 303
+        headers = {"X-CSRF-Token": await csrf_of(client)}
+        draft = {"key": "digital_yuan", "title": "数字人民币钱包",
+                 "answer": "数字人民币钱包可以在{app_name}首页「数字人民币」里开通，按提示完成实名认证即可。",
+                 "examples": ["数字人民币钱包在哪开", "数币钱包怎么弄", "我想开个数字人民币钱包", "数字钱包开通步骤"]}
+        assert (await client.post("/api/knowledge/drafts", json=draft, headers=headers)).status == 200
+        published_at = time.monotonic()
+        assert (await client.post("/api/knowledge/digital_yuan/publish", headers=headers)).status == 200
+    finally:
+        await client.close()
+    answer = fill(draft["answer"])
+    while answer not in texts(stack.say(sender(), question)):
+        assert time.monotonic() - published_at < 60, "the published topic was not answered within a minute"
+        time.sleep(1)
