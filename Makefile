@@ -10,7 +10,7 @@ DEPS_STAMP  := $(VENV)/.deps-installed
 MODEL_STAMP := models/.trained
 # Written before training, not committed: the bank's names from the bank profile
 # (bot/bank/vocabulary.py) and the knowledge base's questions for `ask_question`
-# (bot/bank/knowledge/training_data.py).
+# (bot/knowledge/training_data.py).
 VOCABULARY  := data/nlu/bank_vocabulary.yml
 KNOWLEDGE   := data/nlu/knowledge.yml
 TRAIN_INPUTS := config.yml $(VOCABULARY) $(KNOWLEDGE) $(shell find data domain bot/nlu -type f \( -name '*.yml' -o -name '*.py' -o -name '*.txt' \) 2>/dev/null)
@@ -47,8 +47,8 @@ $(DEPS_STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.t
 $(VOCABULARY): $(DEPS_STAMP) bot/bank/demo_bank.yml bot/bank/vocabulary.py
 	$(PY) -m bot.bank.vocabulary
 
-$(KNOWLEDGE): $(DEPS_STAMP) bot/bank/knowledge/demo_knowledge.yml bot/bank/knowledge/training_data.py
-	$(PY) -m bot.bank.knowledge.training_data
+$(KNOWLEDGE): $(DEPS_STAMP) bot/bank/knowledge/demo_knowledge.yml bot/knowledge/training_data.py
+	$(PY) -m bot.knowledge.training_data
 
 # Retrain only when no model is newer than the training inputs. The stamp
 # carries the time training started, so edits made during training count.

@@ -22,6 +22,8 @@ from bot.knowledge.routing import accept_threshold
 
 TOPIC_SLOT = "knowledge_topic"
 
+live.warm_up()   # the action server imports this module when it starts
+
 
 def fill(answer: str) -> str:
     """The answer with the bank's name, app and hotline put in."""

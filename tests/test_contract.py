@@ -19,7 +19,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.loading import load_data
 
-from bot.bank.knowledge.training_data import INTENT as QUESTION, demo_articles
+from bot.knowledge.training_data import INTENT as QUESTION, demo_articles
 from bot.bank.profile import load_profile
 from bot.knowledge.matcher import not_answered_examples
 from bot.nlu.contract import ENTITIES, INTENTS

@@ -48,3 +48,8 @@ def test_the_staff_console_starts_without_rasa():
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('rasa', 'rasa_sdk', 'sanic', 'tensorflow')))")
     found = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "[]"
+
+
+def test_the_bank_knows_nothing_of_the_knowledge_base_matcher():
+    """The matcher (scikit-learn, the sentence encoder) sits above the bank, which only stores topics."""
+    assert [module for _path, module in imports("bot/bank") if module.startswith("bot.knowledge")] == []

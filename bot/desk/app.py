@@ -15,7 +15,7 @@ import jinja2
 from aiohttp import web
 
 from bot.bank.booking.counter import STATUS_LABELS
-from bot.bank.formatting import WEEKDAY_LABELS, chinese_date, hm
+from bot.bank.formatting import WEEKDAY_LABELS, chinese_date, hm, month_day
 from bot.desk import live_chat
 from bot.bank.staff.accounts import ROLE_LABELS
 from bot.desk.access import GRANTS_KEY, NAV_KEY, access_middleware, merge_grants
@@ -43,17 +43,13 @@ PAGE_MODULES: Sequence[ModuleType] = (escalations, live_chat, auth, bookings, br
                                       insights, knowledge, widget_demo)
 
 
-def _day_label(day) -> str:
-    return f"{day.month}月{day.day}日"
-
-
 def _setup_templates(app: web.Application) -> None:
     env = aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
     )
-    env.filters.update(hm=hm, chinese_date=chinese_date, day_label=_day_label)
+    env.filters.update(hm=hm, chinese_date=chinese_date, day_label=month_day)
     env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLE_LABELS=ROLE_LABELS, WEEKDAY_LABELS=WEEKDAY_LABELS)
 
 

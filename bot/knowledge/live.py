@@ -8,6 +8,7 @@ answers customers within a minute, with no training and no restart.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ class Corpus:
     articles: Dict[str, Article]
 
 
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _current: Optional[Corpus] = None
 _checked_at = 0.0
@@ -51,3 +53,16 @@ def current() -> Corpus:
             _current = _load()
             _checked_at = time.monotonic()
         return _current
+
+
+def warm_up() -> None:
+    """Build the matcher in the background while the server starts, so the first
+    customer's question does not wait for it (seconds: the encoder and the training)."""
+
+    def build() -> None:
+        try:
+            current()
+        except Exception:   # e.g. the database is not migrated yet: the first question builds it
+            logger.warning("knowledge base not loaded at start-up; it will be on the first question", exc_info=True)
+
+    threading.Thread(target=build, name="knowledge-warm-up", daemon=True).start()

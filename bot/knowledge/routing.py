@@ -20,8 +20,8 @@ QUESTION_INTENT = "ask_question"
 MISSED_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
 NOT_ANSWERED_LABEL = "out_of_scope"
 
-WHEN_ASKED = 0.30      # the NLU says: an informational question
-AFTER_A_MISS = 0.55    # the NLU could not place the message
+WHEN_ASKED = 0.25      # the NLU says: an informational question
+AFTER_A_MISS = 0.75    # the NLU could not place the message
 
 
 def accept_threshold(intent: Optional[str], when_asked: float = WHEN_ASKED,

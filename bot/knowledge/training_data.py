@@ -1,12 +1,15 @@
-"""The knowledge base's questions as Rasa training data for the `ask_question` intent.
+"""The knowledge base's questions as Rasa training data: `ask_question`, and what it does not answer.
 
 Rasa's NLU only has to tell an informational question from one that drives
 an action; which topic it asks is the matcher's call, at run time, over
-what is published then (bot/knowledge). So the intent learns from a
-spread of each topic's examples, not all of them, which keeps `rasa train`
-within its five minutes. `make train` writes the file from the bank
-database's published topics when there is a database, else from the demo
-knowledge base: `python -m bot.bank.knowledge.training_data`.
+what is published then (bot/knowledge). The intent learns from up to
+`PER_TOPIC` examples of each topic (all of the demo's): with 30 a topic,
+DIET took too many questions for action intents (docs/benchmarks.md). The questions no topic answers
+(bot/knowledge/not_answered.yml, the matcher's "none" class) are written as
+`out_of_scope` examples too, so the NLU and its out-of-scope guard learn
+the same boundary. `make train` writes the file from the bank database's
+published topics when there is a database, else from the demo knowledge
+base: `python -m bot.knowledge.training_data`.
 """
 from __future__ import annotations
 
@@ -17,11 +20,13 @@ from typing import Iterable, List, Sequence
 import yaml
 
 from bot.bank.knowledge.topics import DEMO_KNOWLEDGE, Article
+from bot.knowledge.matcher import not_answered_examples
 from bot.settings import ROOT
 
 OUTPUT = ROOT / "data" / "nlu" / "knowledge.yml"
 INTENT = "ask_question"
-PER_TOPIC = 30
+NOT_ANSWERED = "out_of_scope"
+PER_TOPIC = 80
 
 
 def spread(examples: Sequence[str], count: int = PER_TOPIC) -> List[str]:
@@ -41,10 +46,15 @@ def demo_articles(path: Path = DEMO_KNOWLEDGE) -> List[Article]:
 _BRACKETS = str.maketrans({"[": "［", "]": "］"})
 
 
-def training_data(articles: Iterable[Article]) -> str:
-    lines = [f"    - {example.translate(_BRACKETS)}" for article in articles for example in spread(article.examples)]
-    return ("# Written by `python -m bot.bank.knowledge.training_data` from the knowledge base: do not edit.\n"
-            f'version: "3.1"\nnlu:\n- intent: {INTENT}\n  examples: |\n' + "\n".join(lines) + "\n")
+def _block(intent: str, examples: Iterable[str]) -> str:
+    return f"- intent: {intent}\n  examples: |\n" + "".join(f"    - {text.translate(_BRACKETS)}\n" for text in examples)
+
+
+def training_data(articles: Iterable[Article], not_answered: Iterable[str]) -> str:
+    return ("# Written by `python -m bot.knowledge.training_data` from the knowledge base: do not edit.\n"
+            'version: "3.1"\nnlu:\n'
+            + _block(INTENT, (example for article in articles for example in spread(article.examples)))
+            + _block(NOT_ANSWERED, not_answered))
 
 
 def published_or_demo() -> List[Article]:
@@ -63,7 +73,7 @@ def published_or_demo() -> List[Article]:
 
 
 def write(path: Path = OUTPUT) -> Path:
-    path.write_text(training_data(published_or_demo()), encoding="utf-8")
+    path.write_text(training_data(published_or_demo(), not_answered_examples()), encoding="utf-8")
     return path
 
 

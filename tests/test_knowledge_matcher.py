@@ -1,0 +1,69 @@
+"""The knowledge-base matcher: the right topic for customers' words, "none" for what no topic answers,
+and a topic published at run time answered without training."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from bot.bank.knowledge import topics
+from bot.bank.knowledge.topics import Article
+from bot.clock import SHANGHAI
+from bot.knowledge import live
+from bot.knowledge.matcher import Matcher
+from bot.knowledge.routing import AFTER_A_MISS, WHEN_ASKED
+from bot.knowledge.training_data import demo_articles
+from tests.bankdb import serve
+
+NOW = datetime(2026, 9, 28, 9, 30, tzinfo=SHANGHAI)
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(demo_articles())
+
+
+@pytest.mark.parametrize("question, topic", [
+    ("房贷可不可以先还掉一半", "early_repayment"),
+    ("這個月月供怎麼沒扣成功", "failed_auto_debit"),
+    ("逾期记录多少年才会消掉", "credit_report"),
+    ("手机银行一天最多转多少钱", "transfer_limit"),
+    ("那个App登不上去一直转圈", "app_login"),
+])
+def test_customers_words_find_their_topic(matcher, question, topic):
+    match = matcher.best(question, WHEN_ASKED)
+    assert match is not None and match.key == topic
+
+
+@pytest.mark.parametrize("question", ["你们的基金定投怎么设置", "美元现在什么汇率", "帮我查下明天的天气"])
+def test_what_no_topic_answers_is_declined(matcher, question):
+    assert matcher.best(question, AFTER_A_MISS) is None
+
+
+def test_ranking_lists_topics_only_best_first(matcher):
+    ranked = matcher.rank("提前还款要违约金吗")
+    assert 1 <= len(ranked) <= 3 and ranked[0].key == "early_repayment"
+    assert all(a.score >= b.score for a, b in zip(ranked, ranked[1:]))
+
+
+def test_a_topic_about_what_was_out_of_scope_is_answered_once_published():
+    """An example of the shipped "none" class that a new topic covers no longer fights it."""
+    gold = Article("paper_gold", "纸黄金", "纸黄金可以在App「理财」里买卖。", ("纸黄金怎么买", "纸黄金在哪买", "想买点纸黄金"))
+    others = [Article("transfer", "转账", "…", ("怎么转账", "转账怎么操作", "给别人转钱"))]
+    assert Matcher(others, not_answered=["纸黄金怎么买", "你们卖保险吗"]).best("纸黄金怎么买", WHEN_ASKED) is None
+    found = Matcher(others + [gold], not_answered=["纸黄金怎么买", "你们卖保险吗"]).best("纸黄金怎么买", WHEN_ASKED)
+    assert found is not None and found.key == "paper_gold"
+
+
+def test_the_live_corpus_follows_what_is_published(bank_db, monkeypatch):
+    monkeypatch.setenv("HELPLINE_KNOWLEDGE_REFRESH", "0")
+    before = live.current()
+    assert "digital_yuan" not in before.articles
+    serve(topics.save_draft, "digital_yuan", "数字人民币钱包", "在{app_name}首页搜索「数字人民币」开通钱包即可。",
+          ["数字人民币钱包怎么开", "数币钱包在哪开通", "我想开个数字人民币钱包"], author="editor", at=NOW)
+    assert live.current().version == before.version          # a draft changes nothing
+    serve(topics.publish, "digital_yuan", author="boss", at=NOW)
+    after = live.current()
+    assert after.version != before.version and "digital_yuan" in after.articles
+    match = after.matcher.best("数字人民币钱包在哪儿开啊", WHEN_ASKED)
+    assert match is not None and match.key == "digital_yuan"
