@@ -56,8 +56,13 @@ def ensure_database(url: str) -> None:
         admin.dispose()
 
 
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
-    """Poll `url` until it answers 200; fail early if the process died."""
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 600) -> None:
+    """Poll `url` until it answers 200; fail early if the process died.
+
+    The deadline is generous because a Rasa server loading TensorFlow and the
+    model on a shared 2-core machine has taken over three minutes; a server
+    that crashes still fails at once.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
