@@ -80,6 +80,7 @@ class Decision:
     new_due: Optional[date]  # the loan's next due date after approval; None when rejected
     note: str
     decided_at: datetime
+    current_due: Optional[date] = None  # the loan's next due date as it stands without the change
 
 
 def queue_item(request: DeferralRequest) -> QueueItem:
@@ -172,7 +173,8 @@ def _decide(session: Session, request: DeferralRequest, from_states: Tuple[str, 
 def _decision(request: DeferralRequest, new_due: Optional[date]) -> Decision:
     return Decision(request.reference, request.status, request.channel, request.channel_user,
                     request.customer_id, request.loan.contract_no, request.loan.product,
-                    request.requested_day, new_due, request.staff_note, local(request.decided_at))
+                    request.requested_day, new_due, request.staff_note, local(request.decided_at),
+                    request.loan.next_due)
 
 
 def approve(session: Session, reference: str, staff: str, when: datetime, note: str = "") -> Decision:
