@@ -33,7 +33,7 @@ from bot.bank.profile import load_profile
 from bot.bank.refusals import Refusal
 from bot.bank.staff.models import AGENT_ROLES, Staff
 from bot.clock import local
-from bot.wording import render
+from bot.wording import render, text_of
 
 WAITING, WITH_AGENT = EscalationStatus.WAITING, EscalationStatus.WITH_AGENT
 RESOLVED, CALLBACK = EscalationStatus.RESOLVED, EscalationStatus.CALLBACK_REQUESTED
@@ -320,7 +320,7 @@ def _staff(session: Session, staff_id: int) -> Staff:
 
 def agent_title(staff: Staff) -> str:
     """How the customer addresses the agent: surname + 客服 (王客服), never the full name."""
-    return f"{staff.display_name.strip()[:1]}客服"
+    return text_of("utter_agent_title", surname=staff.display_name.strip()[:1])
 
 
 def _tell(session: Session, escalation: Escalation, kind: str, messages: List[dict], at: datetime,
