@@ -155,7 +155,7 @@ def test_a_menu_click_runs_its_intent(client, openid, wechat_stack):
 ])
 def test_pictures_places_and_links_get_a_polite_reply(client, openid, wechat_stack, msg_type, fields):
     reply = client.reply_fields(client.send(openid, msg_type, **fields))["Content"]
-    assert reply == UNSUPPORTED_REPLY and "请直接输入文字描述您的问题" in reply
+    assert reply == UNSUPPORTED_REPLY and "语音" in reply   # voice is understood: say so
     assert user_texts(wechat_stack, openid) == []
 
 
@@ -196,7 +196,7 @@ def walk_to_confirmation(client: WeChatClient, stack: Stack, openid: str, phone:
     reply = client.say(openid, "明天")
     assert "还有这些时段" in reply
     assert "手机" in client.say(openid, "1")
-    assert "验证码已发送到" in client.say(openid, phone)
+    assert "验证码已经发到" in client.say(openid, phone)
     reply = client.say(openid, latest_code(stack))
     assert "请确认" in reply and "9月29日" in reply
     return reply

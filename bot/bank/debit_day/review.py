@@ -80,7 +80,7 @@ class Decision:
     new_due: Optional[date]  # the loan's next due date after approval; None when rejected
     note: str
     decided_at: datetime
-    current_due: Optional[date] = None  # the loan's next due date as it stands without the change
+    current_due: Optional[date] = None  # the loan's next due date once decided (unchanged when rejected)
 
 
 def queue_item(request: DeferralRequest) -> QueueItem:
