@@ -118,20 +118,20 @@ def test_days_after_the_28th_are_refused(stack, day):
     customer = verified(stack, "我要改还款日", "13700137000")
     customer.says("尾号0876")
     customer.says(f"改到{day}")
-    assert customer.responses() == ["utter_deferral_day_out_of_range"]
+    assert customer.responses()[0] == "utter_deferral_day_out_of_range"   # then the question again
 
 
 def test_a_move_of_more_than_a_month_is_refused(stack):
     customer = verified(stack, "我要改还款日", "13600136000")
     customer.says("尾号2468")
     customer.says("延到12月3号")
-    assert customer.responses() == ["utter_deferral_day_too_far"]
+    assert customer.responses()[0] == "utter_deferral_day_too_far"   # then the question again
 
 
 def test_wrong_last_four_digits_are_not_accepted(stack):
     customer = verified(stack, "申请延期还款", "13600136000")
     customer.says("尾号9999")
-    assert customer.responses() == ["utter_loan_not_found"]
+    assert customer.responses()[0] == "utter_loan_not_found"   # then the question again
 
 
 def test_hardship_gets_care_first_and_is_flagged(stack):
