@@ -130,7 +130,7 @@ def test_voice_without_recognition_is_asked_again_kindly(client, openid, wechat_
 def test_a_new_follower_is_welcomed_with_the_main_services(client, openid):
     welcome = client.reply_fields(client.send(openid, "event", Event="subscribe"))["Content"]
     assert "欢迎关注鹏城银行" in welcome and "400-830-9595" in welcome
-    for service in ("营业时间", "预约", "手机银行", "还款日", "人工客服"):
+    for service in ("营业时间", "预约", "手机银行", "调整每月扣款日", "人工客服"):
         assert service in welcome
 
 
