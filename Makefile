@@ -21,7 +21,7 @@ export PYTHONHASHSEED := 0
 # Rasa's telemetry and error reports would call out to the internet: off.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup deps train run test seed bench-nlu clean widget
+.PHONY: help setup deps train run test seed bench-nlu clean widget wording
 
 help:
 	@echo "make run    - set up, train if needed, start Rasa :5005 and actions :5055"
@@ -30,6 +30,7 @@ help:
 	@echo "make seed   - (re)load the demo bank into the database"
 	@echo "make widget - build the website chat widget (bot/desk/static/widget.js)"
 	@echo "make bench-nlu - held-out NLU benchmark against Rasa's stock pipeline"
+	@echo "make wording - write docs/wording.md, every customer-facing sentence for review"
 
 setup: deps $(MODEL_STAMP) widget
 
@@ -85,6 +86,10 @@ $(WIDGET_DEPS): widget/package.json widget/package-lock.json
 
 $(WIDGET_JS): $(WIDGET_DEPS) widget/build.mjs widget/tsconfig.json $(wildcard widget/src/*.ts)
 	cd widget && node build.mjs
+
+# Every response of the domain, by topic, with where it is used (docs/wording.md).
+wording: deps
+	$(PY) -m bot.wording_catalogue
 
 bench-nlu: deps
 	$(PY) -m bench.nlu_benchmark

@@ -33,6 +33,7 @@ from bot.bank.hours.timetable import all_branches, find_branch, hours_on
 from bot.bank.profile import load_profile
 from bot.bank.refusals import Refusal
 from bot.clock import now
+from bot.wording import text_of
 
 FORM_SLOTS = ("booking_day", "booking_slot", "booking_confirmed", "booking_ref", "party")
 CO_BORROWER = "共同借款人"
@@ -44,15 +45,21 @@ def service_names() -> List[str]:
     return [service["name"] for service in load_profile().services]
 
 
+def horizon_days() -> int:
+    return load_profile().booking_horizon_days
+
+
 def describe_booking(view: bookings.BookingView, today: date) -> str:
-    who = "" if view.party == bookings.SELF else f"（{view.party}）"
-    return (f"{view.branch_name} · {view.service}{who} · {chinese_date(view.day, today)} "
-            f"{hm(view.starts_at)}-{hm(view.ends_at)} · 预约号 {view.reference}")
+    who = "" if view.party == bookings.SELF else text_of("utter_booking_party", party=view.party)
+    return text_of("utter_booking_line", branch=view.branch_name, service=view.service, party=who,
+                   date=chinese_date(view.day, today), starts=hm(view.starts_at), ends=hm(view.ends_at),
+                   reference=view.reference)
 
 
 def slot_buttons(slots: List[tickets.SlotView], today: date, intent: str = "inform") -> List[dict]:
     return buttons(
-        (f"{chinese_date(s.day, today)} {hm(s.starts_at)}（余{s.left}）", f'/{intent}{{"slot_id":"{s.id}"}}')
+        (text_of("utter_slot_button", date=chinese_date(s.day, today), starts=hm(s.starts_at), left=s.left),
+         f'/{intent}{{"slot_id":"{s.id}"}}')
         for s in slots[:MAX_SLOT_BUTTONS]
     )
 
@@ -101,13 +108,13 @@ class BookingSlotChecks:
         try:
             day = date.fromisoformat(str(value))
         except ValueError:
-            dispatcher.utter_message(text="这个日期我没读懂，或者日历上没有这一天。可以说“明天”“下周三”或“12月3号”。")
+            dispatcher.utter_message(response="utter_booking_day_unreadable")
             return {"booking_day": None}
         if day < today:
-            dispatcher.utter_message(text=f"{chinese_date(day, today)}已经过去了，请选今天或以后的日子。")
+            dispatcher.utter_message(response="utter_booking_day_past", date=chinese_date(day, today))
             return {"booking_day": None}
         if day > tickets.bookable_until(today):
-            dispatcher.utter_message(text="目前只能预约两周以内的时段，请选近一点的日子。")
+            dispatcher.utter_message(response="utter_booking_day_too_far", horizon_days=horizon_days())
             return {"booking_day": None}
         with transaction() as session:
             branch, service = self._branch_and_service(tracker, session)
@@ -115,18 +122,18 @@ class BookingSlotChecks:
                 return {"booking_day": day.isoformat()}
             hours = hours_on(session, branch, day)
             if not hours.is_open:
-                text = describe_hours(hours, today)
                 upcoming = next_opening(session, hours)
-                if upcoming:
-                    text += f"最近营业的是{chinese_date(upcoming.day, today)}。"
-                dispatcher.utter_message(text=text + "换一天可以吗？")
+                dispatcher.utter_message(
+                    response="utter_booking_day_closed", hours=describe_hours(hours, today),
+                    next_open=text_of("utter_booking_next_open", date=chinese_date(upcoming.day, today))
+                    if upcoming else "")
                 return {"booking_day": None}
             if service and not tickets.free_slots(session, branch, service, day, now()):
                 alternatives = tickets.next_free_slots(session, branch, service, day, now())
                 dispatcher.utter_message(
-                    text=f"{chinese_date(day, today)}{branch.name}的{service}号已经约满了。" +
-                         ("下面这些时段还有号：" if alternatives else "两周内都约满了，建议换个网点。"),
-                    buttons=slot_buttons(alternatives, today),
+                    response="utter_booking_day_full" if alternatives else "utter_booking_all_full",
+                    date=chinese_date(day, today), branch=branch.name, service=service,
+                    horizon_days=horizon_days(), buttons=slot_buttons(alternatives, today),
                 )
                 return {"booking_day": None}
         return {"booking_day": day.isoformat()}
@@ -139,10 +146,10 @@ class BookingSlotChecks:
                 return self._slot_at_time(text[3:], dispatcher, tracker, session)
             slot = session.get(Slot, int(text)) if text.isdigit() else None
             if slot is None or slot.booked >= slot.capacity:
-                dispatcher.utter_message(text="这个时段刚刚约满了，请换一个。")
+                dispatcher.utter_message(response="utter_booking_slot_taken")
                 return {"booking_slot": None}
             if slot.id in own_slot_ids(session, tracker):
-                dispatcher.utter_message(text="为了避免人员聚集，同来办理的人要和您错开时段，请另选一个。")
+                dispatcher.utter_message(response="utter_booking_slot_own")
                 return {"booking_slot": None}
             return {"booking_slot": str(slot.id), "booking_day": slot.day.isoformat(),
                     "branch": find_branch(session, slot.branch_id).name, "service": slot.service}
@@ -154,7 +161,7 @@ class BookingSlotChecks:
         match = next((s for s in free if hm(s.starts_at) <= clock < hm(s.ends_at)), None)
         if match:
             return {"booking_slot": str(match.id)}
-        dispatcher.utter_message(text=f"{clock}这个时段没有号了，请从还有号的时段里选一个。")
+        dispatcher.utter_message(response="utter_booking_slot_at_time_full", clock=clock)
         return {"booking_slot": None}
 
 
@@ -172,23 +179,25 @@ class ValidateBookingForm(BookingSlotChecks, IdentityValidation, FormValidationA
         with transaction() as session:
             branch = find_branch(session, str(value))
             if branch is None:
-                dispatcher.utter_message(text=f"抱歉，“{value}”不在我们的网点名单里，请从下面选一个。")
+                dispatcher.utter_message(response="utter_booking_branch_unknown", branch=value)
                 return {"branch": None}
             service = tracker.get_slot("service")
             if service and service not in branch.services:
-                dispatcher.utter_message(text=f"{branch.name}暂时不办理{service}，请换一个网点。")
+                dispatcher.utter_message(response="utter_booking_branch_lacks_service", branch=branch.name,
+                                         service=service)
                 return {"branch": None}
         return {"branch": branch.name}
 
     def validate_service(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                          domain: Dict[Text, Any]) -> Dict[Text, Any]:
         if value not in service_names():
-            dispatcher.utter_message(text="这项业务暂时不能预约，请从下面选一项。")
+            dispatcher.utter_message(response="utter_booking_service_unknown")
             return {"service": None}
         with transaction() as session:
             branch = find_branch(session, tracker.get_slot("branch") or "")
             if branch is not None and value not in branch.services:
-                dispatcher.utter_message(text=f"{branch.name}暂时不办理{value}，您可以换一个网点。")
+                dispatcher.utter_message(response="utter_booking_branch_lacks_service", branch=branch.name,
+                                         service=value)
                 return {"service": value, "branch": None}
         return {"service": value}
 
@@ -207,7 +216,7 @@ class ActionAskBranch(Action):
         with transaction() as session:
             offering = [b for b in all_branches(session) if not service or service in b.services]
         dispatcher.utter_message(
-            text="想约哪个网点？",
+            response="utter_which_branch",
             buttons=buttons((b.name, f'/inform{{"branch":"{b.name}"}}') for b in offering),
         )
         return []
@@ -223,7 +232,7 @@ class ActionAskService(Action):
             branch = find_branch(session, tracker.get_slot("branch") or "")
             offered = branch.services if branch else service_names()
         dispatcher.utter_message(
-            text="想办理什么业务？",
+            response="utter_which_service",
             buttons=buttons((name, f'/inform{{"service":"{name}"}}') for name in offered),
         )
         return []
@@ -246,11 +255,13 @@ class ActionAskBookingSlot(Action):
             taken = own_slot_ids(session, tracker)
             free = [s for s in tickets.free_slots(session, branch, service, day, moment) if s.id not in taken]
             if free:
-                text = f"{chinese_date(day, today)}{branch.name}还有这些时段可以约，请选一个："
+                response = "utter_ask_booking_slot"
             else:
                 free = tickets.next_free_slots(session, branch, service, day, moment)
-                text = "那天的号约满了，最近还有号的时段：" if free else "两周内都约满了，抱歉。"
-        dispatcher.utter_message(text=text, buttons=slot_buttons(free, today))
+                response = "utter_ask_booking_slot_next" if free else "utter_ask_booking_slot_none"
+            branch_name = branch.name
+        dispatcher.utter_message(response=response, date=chinese_date(day, today), branch=branch_name,
+                                 horizon_days=horizon_days(), buttons=slot_buttons(free, today))
         return []
 
 
@@ -264,14 +275,12 @@ class ActionAskBookingConfirmed(Action):
         with transaction() as session:
             slot = session.get(Slot, int(tracker.get_slot("booking_slot")))
             branch = find_branch(session, slot.branch_id)
-            summary = (f"{branch.name}（{branch.address}）\n{slot.service} · {chinese_date(slot.day, today)} "
-                       f"{hm(slot.starts_at)}-{hm(slot.ends_at)}")
-        party = tracker.get_slot("party")
-        goal = "改到" if tracker.get_slot("booking_goal") == "reschedule" else f"为{party or '您'}预约"
-        dispatcher.utter_message(
-            text=f"请确认，{goal}：\n{summary}\n确认吗？",
-            buttons=buttons([("确认", "/affirm"), ("不用了", "/deny")]),
-        )
+            where = {"branch": branch.name, "address": branch.address, "service": slot.service,
+                     "date": chinese_date(slot.day, today), "starts": hm(slot.starts_at), "ends": hm(slot.ends_at)}
+        party = tracker.get_slot("party") or text_of("utter_booking_you")
+        goal = (text_of("utter_booking_goal_reschedule") if tracker.get_slot("booking_goal") == "reschedule"
+                else text_of("utter_booking_goal_new", party=party))
+        dispatcher.utter_message(response="utter_ask_booking_confirmed", goal=goal, **where)
         return []
 
 
@@ -297,15 +306,12 @@ class ActionSubmitBooking(Action):
             return reset_form_slots()
         if view.created:
             dispatcher.utter_message(
-                text=f"预约成功！\n{describe_booking(view, moment.date())}\n地址：{view.address}\n"
-                     f"请带上：{bookings.BRING[view.service]}。\n请按预约时段到店，戴好口罩；来不了的话跟我说“取消预约”。",
-                buttons=co_applicant_button(view),
+                response="utter_booking_done", booking=describe_booking(view, moment.date()), address=view.address,
+                bring=text_of(f"utter_bring_{bookings.BRING_KEYS.get(view.service, 'other')}"), buttons=co_applicant_button(view),
             )
         else:
-            dispatcher.utter_message(
-                text=f"您已经有一个{view.service}的预约了：\n{describe_booking(view, moment.date())}\n"
-                     "同一项业务只能保留一个预约。想换时间的话，跟我说“改预约时间”。"
-            )
+            dispatcher.utter_message(response="utter_booking_exists", service=view.service,
+                                     booking=describe_booking(view, moment.date()))
         return reset_form_slots()
 
     @staticmethod
@@ -317,11 +323,11 @@ class ActionSubmitBooking(Action):
                 alternatives = tickets.next_free_slots(
                     session, branch, tracker.get_slot("service"), moment.date(), moment)
             dispatcher.utter_message(
-                text="真不巧，这个时段的号刚刚被约满了。下面这些还有号，点一下就能约：",
+                response="utter_booking_full_now",
                 buttons=slot_buttons(alternatives, moment.date(), intent="book_appointment"),
             )
         else:
-            dispatcher.utter_message(text="这个时段已经过了，请重新选一个时间。跟我说“预约”就可以。")
+            dispatcher.utter_message(response="utter_booking_slot_passed")
 
 
 def co_applicant_button(view: bookings.BookingView) -> List[dict]:
@@ -329,7 +335,7 @@ def co_applicant_button(view: bookings.BookingView) -> List[dict]:
     if view.service != "面签" or view.party != bookings.SELF:
         return []
     payload = {"party": CO_BORROWER, "branch": view.branch_name, "service": view.service}
-    return buttons([("为共同借款人另约时段", "/book_appointment" + json.dumps(payload, ensure_ascii=False))])
+    return buttons([(text_of("utter_booking_co_applicant_button"), "/book_appointment" + json.dumps(payload, ensure_ascii=False))])
 
 
 @database_guarded
@@ -356,7 +362,7 @@ class ValidateManageBookingForm(BookingSlotChecks, IdentityValidation, FormValid
             mine = bookings.bookings_of(session, customer_id_in(session, tracker), now().date())
         chosen = next((b for b in mine if b.reference == str(value).upper()), None)
         if chosen is None:
-            dispatcher.utter_message(text="没找到这个预约号，请从下面的预约里选。")
+            dispatcher.utter_message(response="utter_booking_ref_unknown")
             return {"booking_ref": None}
         return {"booking_ref": chosen.reference, "branch": chosen.branch_name, "service": chosen.service}
 
@@ -373,11 +379,11 @@ class ActionAskBookingRef(Action):
         with transaction() as session:
             mine = bookings.bookings_of(session, customer_id_in(session, tracker), today)
         if not mine:
-            dispatcher.utter_message(text="您目前没有待办理的预约。需要的话，跟我说“预约”就能约。")
+            dispatcher.utter_message(response="utter_no_bookings")
             return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_form_slots()]
-        verb = "取消" if tracker.get_slot("booking_goal") == "cancel" else "改时间"
+        cancelling = tracker.get_slot("booking_goal") == "cancel"
         dispatcher.utter_message(
-            text=f"您想{verb}哪一个预约？",
+            response="utter_ask_booking_ref_cancel" if cancelling else "utter_ask_booking_ref_reschedule",
             buttons=buttons((describe_booking(b, today), f'/inform{{"booking_ref":"{b.reference}"}}') for b in mine),
         )
         return []
@@ -391,28 +397,29 @@ class ActionSubmitManageBooking(Action):
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         goal, moment = tracker.get_slot("booking_goal") or "check", now()
         customer_id = customer_id_for(tracker)
+        values: Dict[Text, Any] = {}
         try:
             with transaction() as session:
                 if goal == "cancel":
                     view = bookings.cancel(session, customer_id, tracker.get_slot("booking_ref"), moment)
-                    text = f"已为您取消预约：\n{describe_booking(view, moment.date())}\n号源已经释放，需要时可以重新预约。"
+                    response, values = "utter_booking_cancelled", {"booking": describe_booking(view, moment.date())}
                 elif goal == "reschedule" and tracker.get_slot("booking_confirmed"):
                     view = bookings.reschedule(session, customer_id, tracker.get_slot("booking_ref"),
                                                int(tracker.get_slot("booking_slot")), moment)
-                    text = f"改好了，新的预约：\n{describe_booking(view, moment.date())}"
+                    response, values = "utter_booking_rescheduled", {"booking": describe_booking(view, moment.date())}
                 elif goal == "reschedule":
-                    text = "好的，预约保持不变。"
+                    response = "utter_booking_kept"
                 else:
-                    text = self._list(session, customer_id, moment.date())
+                    response, values = self._list(session, customer_id, moment.date())
         except Refusal as error:
-            text = {"full": "新时段刚刚约满了，原来的预约保持不变。可以再说一次“改预约时间”换一个。",
-                    "not_found": "没有找到这个预约，可能已经取消了。"}.get(error.code, "这个时段已经过了，原来的预约保持不变。")
-        dispatcher.utter_message(text=text)
+            response = {"full": "utter_booking_reschedule_full",
+                        "not_found": "utter_booking_not_found"}.get(error.code, "utter_booking_reschedule_passed")
+        dispatcher.utter_message(response=response, **values)
         return [*reset_form_slots(), SlotSet("booking_goal", None)]
 
     @staticmethod
-    def _list(session, customer_id: Optional[int], today: date) -> str:
+    def _list(session, customer_id: Optional[int], today: date):
         mine = bookings.bookings_of(session, customer_id, today)
         if not mine:
-            return "您目前没有待办理的预约。需要的话，跟我说“预约”就能约。"
-        return "您的预约：\n" + "\n".join(describe_booking(b, today) for b in mine)
+            return "utter_no_bookings", {}
+        return "utter_booking_list", {"bookings": "\n".join(describe_booking(b, today) for b in mine)}

@@ -44,8 +44,7 @@ class ActionAskCsat(Action):
         with transaction() as session:
             asked = surveys.ask(session, tracker.sender_id, channel_of(tracker), customer_id, at=now())
         if asked:
-            message = surveys.question()
-            dispatcher.utter_message(text=message["text"], buttons=message["buttons"])
+            dispatcher.utter_message(response="utter_csat_question")
         return []
 
 
@@ -62,7 +61,7 @@ class ActionRecordCsat(Action):
             with transaction() as session:
                 recorded = surveys.record_score(session, tracker.sender_id, score, at=now())
         if score is None or not recorded:
-            dispatcher.utter_message(text="谢谢您的反馈！还有什么需要帮忙的，随时告诉我。")
+            dispatcher.utter_message(response="utter_csat_feedback_thanks")
             return []
         if score <= LOW_SCORE:   # the form asks (utter_ask_csat_comment)
             return [FollowupAction("csat_comment_form")]
@@ -78,5 +77,5 @@ class ActionRecordCsatComment(Action):
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         with transaction() as session:
             surveys.record_comment(session, tracker.sender_id, tracker.get_slot("csat_comment") or "", at=now())
-        dispatcher.utter_message(text="收到，谢谢您告诉我们，我们会认真改进。")
+        dispatcher.utter_message(response="utter_csat_comment_thanks")
         return [SlotSet("csat_comment", None)]

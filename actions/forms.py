@@ -15,13 +15,22 @@ class ActionQuitForm(Action):
     """"算了，不约了": stop whichever form is running and forget what it collected."""
 
     QUIT_RESPONSES = {"deferral_form": "utter_deferral_quit", "callback_form": "utter_callback_quit",
-                      "csat_comment_form": "utter_csat_thanks"}
+                      "csat_comment_form": "utter_csat_thanks", "manage_booking_form": "utter_manage_booking_quit",
+                      "deferral_status_form": "utter_deferral_status_quit"}
 
     def name(self) -> Text:
         return "action_quit_form"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         form = tracker.active_loop_name
-        dispatcher.utter_message(response=self.QUIT_RESPONSES.get(form, "utter_booking_quit"))
-        return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_form_slots(), *reset_deferral(),
+        to_human = (tracker.latest_message.get("intent") or {}).get("name") == "request_human"
+        if form == "deferral_form" and to_human:
+            # A person instead of the form: the hand-off that follows must still
+            # read the hardship flag, so the case goes out at high priority.
+            dispatcher.utter_message(response="utter_deferral_to_human")
+            kept = [event for event in reset_deferral() if event["name"] != "hardship"]
+        else:
+            dispatcher.utter_message(response=self.QUIT_RESPONSES.get(form, "utter_booking_quit"))
+            kept = reset_deferral()
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_form_slots(), *kept,
                 *(SlotSet(slot, None) for slot in CALLBACK_SLOTS)]

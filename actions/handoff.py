@@ -24,6 +24,7 @@ from bot.bank.masking import mask_phone
 from bot.bank.profile import load_profile
 from bot.clock import now
 from bot.identifiers import MOBILE
+from bot.wording import text_of
 
 # Intents that mean "the bot did not understand or cannot help with that".
 MISSED_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
@@ -36,7 +37,6 @@ REASON_BY_INTENT = {
     "request_human": "human",
 }
 CALLBACK_SLOTS = ("callback_phone", "callback_window", "handoff_reason")
-WINDOWS = ("今天稍后（2小时内）", "明天上午 9:00-12:00", "明天下午 14:00-18:00")
 MOBILE_IN_TEXT = re.compile(rf"(?:\+?86)?({MOBILE})(?![0-9])")
 LANDLINE = re.compile(r"(?<![0-9])(0[0-9]{2,3})[\s-]?([0-9]{7,8})(?![0-9])")
 TRANSCRIPT_EVENTS = {"user": "user", "bot": "bot"}
@@ -79,11 +79,16 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventTy
         else:
             ticket = handoff.open_escalation(session, tracker.sender_id, channel_of(tracker), reason,
                                              transcript_of(tracker), customer_id, at=at)
+    # The reason is read once: a later bare "转人工" must not inherit today's hardship.
+    forget = [SlotSet("hardship", None)] if tracker.get_slot("hardship") else []
     if ticket is None:
-        dispatcher.utter_message(response="utter_no_agent_offer_callback")
-        return [SlotSet("handoff_reason", reason), FollowupAction("callback_form")]
-    dispatcher.utter_message(text=queue_words(ticket))
-    return [ConversationPaused()]
+        if reason == "distress":
+            dispatcher.utter_message(response="utter_no_agent_distress")
+        else:
+            dispatcher.utter_message(response="utter_no_agent_offer_callback", agent_hours=load_profile().agent_hours)
+        return [*forget, SlotSet("handoff_reason", reason), FollowupAction("callback_form")]
+    say_queue(dispatcher, ticket)
+    return [*forget, ConversationPaused()]
 
 
 @database_guarded
@@ -96,13 +101,13 @@ class ActionHandOff(Action):
         return hand_off(dispatcher, tracker)
 
 
-def queue_words(ticket: handoff.Ticket) -> str:
+def say_queue(dispatcher: CollectingDispatcher, ticket: handoff.Ticket) -> None:
     """Where the customer stands and how long it may take, in plain words."""
     ahead = ticket.position - 1
-    place = f"您前面还有 {ahead} 位客户，" if ahead else "您是下一位，"
-    urgent = "您的情况比较紧急，已优先排队。" if ticket.priority == "urgent" else ""
-    return (f"已为您转接人工客服（工单号 {ticket.reference}）。{urgent}{place}预计等待约 {ticket.wait_minutes} 分钟。"
-            "客服接入前，您发的消息客服都能看到，可以先把情况说一说。")
+    place = text_of("utter_queue_ahead", ahead=ahead) if ahead else text_of("utter_queue_next")
+    urgent = text_of("utter_queue_urgent") if ticket.priority == "urgent" else ""
+    dispatcher.utter_message(response="utter_queue_position", reference=ticket.reference, urgent=urgent,
+                             place=place, wait_minutes=ticket.wait_minutes)
 
 
 def callback_number(text: str) -> Optional[str]:
@@ -122,7 +127,7 @@ class ValidateCallbackForm(FormValidationAction):
                                 domain: Dict[Text, Any]) -> Dict[Text, Any]:
         number = callback_number(str(value or ""))
         if number is None:
-            dispatcher.utter_message(text="这个号码好像不太对，请发一个能接通的手机号（11位），或带区号的座机号。")
+            dispatcher.utter_message(response="utter_callback_phone_invalid")
         return {"callback_phone": number}
 
     def validate_callback_window(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -138,8 +143,9 @@ class ActionAskCallbackWindow(Action):
         return "action_ask_callback_window"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        dispatcher.utter_message(text="什么时间方便接电话？点下面的时段，或者直接告诉我。",
-                                 buttons=buttons((window, window) for window in WINDOWS))
+        windows = [text_of(f"utter_callback_window_{code}") for code in handoff.callback_windows(now())]
+        dispatcher.utter_message(response="utter_ask_callback_window",
+                                 buttons=buttons((window, window) for window in windows))
         return []
 
 
@@ -157,11 +163,7 @@ class ActionRequestCallback(Action):
         with transaction() as session:
             ticket = handoff.request_callback(session, tracker.sender_id, channel_of(tracker), reason, phone,
                                               window, transcript_of(tracker), customer_id, at=now())
-        dispatcher.utter_message(text=callback_words(ticket.reference, phone, window))
+        dispatcher.utter_message(
+            response="utter_callback_booked_distress" if reason == "distress" else "utter_callback_booked",
+            reference=ticket.reference, window=window, phone=mask_phone(phone or ""))
         return [SlotSet(slot, None) for slot in CALLBACK_SLOTS]
-
-
-def callback_words(reference: str, phone: Optional[str], window: Optional[str]) -> str:
-    hotline = load_profile().hotline
-    return (f"好的，已经为您登记回电（工单号 {reference}）：客服会在{window}拨打 {mask_phone(phone or '')} 联系您，"
-            f"请留意来电。如果情况紧急，可以随时拨打24小时热线 {hotline}。")

@@ -14,8 +14,8 @@ from actions.resilience import database_guarded
 from bot.bank.db import transaction
 from bot.bank.formatting import chinese_date, hm
 from bot.bank.hours.timetable import DayHours, all_branches, branches_in, districts, find_branch, hours_on, notices_for, open_branches
-from bot.bank.profile import load_profile
 from bot.clock import now
+from bot.wording import text_of
 
 # "哪些网点今天营业" asks about every branch, not one we should ask about.
 ASKS_ABOUT_ALL = re.compile(r"哪些|哪几|哪家|有没有.*(开|营业)|都有|所有|全部")
@@ -25,27 +25,24 @@ LOOKAHEAD_DAYS = 14
 def describe_hours(hours: DayHours, today: date) -> str:
     """One branch's opening on one day, in a sentence."""
     name, day = hours.branch.name, chinese_date(hours.day, today)
+    why = text_of("utter_hours_why", reason=hours.reason) if hours.reason else ""
     if not hours.is_open:
-        why = f"（{hours.reason}）" if hours.reason else ""
-        return f"{name}{day}不营业{why}。"
-    text = f"{name}{day}营业时间 {hm(hours.opens)}-{hm(hours.closes)}"
-    if hours.lunch:
-        text += f"，午休 {hm(hours.lunch[0])}-{hm(hours.lunch[1])}"
-    if hours.reason:
-        text += f"（{hours.reason}）"
-    return text + "。"
+        return text_of("utter_hours_closed", branch=name, date=day, why=why)
+    lunch = text_of("utter_hours_lunch", starts=hm(hours.lunch[0]), ends=hm(hours.lunch[1])) if hours.lunch else ""
+    return text_of("utter_hours_open", branch=name, date=day, opens=hm(hours.opens), closes=hm(hours.closes),
+                   lunch=lunch, why=why)
 
 
 def describe_now(hours: DayHours, moment: datetime) -> str:
     """Whether the branch is serving right now, and when that changes."""
     clock = moment.time().replace(tzinfo=None)
     if hours.open_at(clock):
-        return f"现在正在营业，{hm(hours.closes)}下班。"
+        return text_of("utter_hours_now_open", closes=hm(hours.closes))
     if hours.is_open and clock < hours.opens:
-        return f"现在还没开门，{hm(hours.opens)}开门。"
+        return text_of("utter_hours_now_before", opens=hm(hours.opens))
     if hours.is_open and hours.lunch and hours.lunch[0] <= clock < hours.lunch[1]:
-        return f"现在是午休时间，{hm(hours.lunch[1])}恢复办理。"
-    return "今天已经下班了。" if hours.is_open else ""
+        return text_of("utter_hours_now_lunch", ends=hm(hours.lunch[1]))
+    return text_of("utter_hours_now_after") if hours.is_open else ""
 
 
 def next_opening(session, hours: DayHours) -> Optional[DayHours]:
@@ -55,6 +52,12 @@ def next_opening(session, hours: DayHours) -> Optional[DayHours]:
         if candidate.is_open:
             return candidate
     return None
+
+
+def book_button(branch: str) -> dict:
+    """"预约福田支行": start a booking at the branch just talked about."""
+    return {"title": text_of("utter_book_branch_button", branch=branch),
+            "payload": f'/book_appointment{{"branch":"{branch}"}}'}
 
 
 @database_guarded
@@ -94,12 +97,12 @@ class ActionAnswerOpeningHours(Action):
         if not hours.is_open:
             upcoming = next_opening(session, hours)
             if upcoming:
-                lines.append("最近一次营业：" + describe_hours(upcoming, moment.date()))
+                lines.append(text_of("utter_hours_next_open", hours=describe_hours(upcoming, moment.date())))
         lines += notices_for(session, branch, day)
         dispatcher.utter_message(
-            text="\n".join(line for line in lines if line),
-            buttons=buttons([(f"预约{branch.name}", f'/book_appointment{{"branch":"{branch.name}"}}'),
-                             ("网点地址和电话", f'/find_branch{{"branch":"{branch.name}"}}')]),
+            response="utter_hours_answer", lines="\n".join(line for line in lines if line),
+            buttons=[book_button(branch.name),
+                     *buttons([(text_of("utter_branch_contact_button"), f'/find_branch{{"branch":"{branch.name}"}}')])],
         )
 
     @staticmethod
@@ -107,29 +110,29 @@ class ActionAnswerOpeningHours(Action):
         open_ones = open_branches(session, day, all_branches(session))
         when = chinese_date(day, moment.date())
         if not open_ones:
-            dispatcher.utter_message(text=f"{when}所有网点都不营业。手机银行和24小时热线{load_profile().hotline}照常服务。")
+            dispatcher.utter_message(response="utter_hours_none_open", date=when)
             return
-        lines = [f"{when}营业的网点有："]
-        lines += [f"· {h.branch.name} {hm(h.opens)}-{hm(h.closes)}" for h in open_ones]
+        lines = [text_of("utter_hours_open_line", branch=h.branch.name, opens=hm(h.opens), closes=hm(h.closes))
+                 for h in open_ones]
         lines += notices_for(session, None, day)
-        dispatcher.utter_message(text="\n".join(lines))
+        dispatcher.utter_message(response="utter_hours_open_list", date=when, lines="\n".join(lines))
 
     @staticmethod
     def _district(dispatcher, session, district: str, day: date, moment: datetime) -> None:
         branches = branches_in(session, district)
         if not branches:
-            dispatcher.utter_message(text=f"{district}暂时没有我们的网点，抱歉。")
+            dispatcher.utter_message(response="utter_no_branch_in_district", district=district)
             ask_which_branch(dispatcher, session)
             return
-        lines = [f"{district}有{len(branches)}个网点："]
-        lines += [describe_hours(hours_on(session, b, day), moment.date()) for b in branches]
-        dispatcher.utter_message(text="\n".join(lines))
+        lines = [describe_hours(hours_on(session, b, day), moment.date()) for b in branches]
+        dispatcher.utter_message(response="utter_district_hours", district=district, count=len(branches),
+                                 lines="\n".join(lines))
 
 
 def ask_which_branch(dispatcher: CollectingDispatcher, session) -> None:
     """No branch named: offer the districts, each a button that lists its branches."""
     dispatcher.utter_message(
-        text="请问您想去哪个网点？可以直接说网点名（比如“福田支行”），或者先选区域：",
+        response="utter_which_branch_or_district",
         buttons=buttons((name, f'/find_branch{{"district":"{name}"}}') for name in districts(session)),
     )
 
@@ -150,20 +153,19 @@ class ActionFindBranch(Action):
             if branch_name and (branch := find_branch(session, branch_name)):
                 hours = hours_on(session, branch, moment.date())
                 dispatcher.utter_message(
-                    text=f"{branch.name}\n地址：{branch.address}\n电话：{branch.phone}\n"
-                         + describe_hours(hours, moment.date()),
-                    buttons=buttons([(f"预约{branch.name}", f'/book_appointment{{"branch":"{branch.name}"}}')]),
+                    response="utter_branch_contact", branch=branch.name, address=branch.address, phone=branch.phone,
+                    hours=describe_hours(hours, moment.date()), buttons=[book_button(branch.name)],
                 )
                 return [SlotSet("branch", branch.name)]
             if district:
                 found = branches_in(session, district)
                 if found:
-                    lines = [f"{district}的网点："] + [f"· {b.name}：{b.address}" for b in found]
+                    lines = [text_of("utter_district_branch_line", branch=b.name, address=b.address) for b in found]
                     dispatcher.utter_message(
-                        text="\n".join(lines),
+                        response="utter_district_branches", district=district, lines="\n".join(lines),
                         buttons=buttons((b.name, f'/find_branch{{"branch":"{b.name}"}}') for b in found),
                     )
                     return []
-                dispatcher.utter_message(text=f"{district}暂时没有我们的网点，抱歉。")
+                dispatcher.utter_message(response="utter_no_branch_in_district", district=district)
             ask_which_branch(dispatcher, session)
         return []

@@ -53,14 +53,14 @@ class IdentityValidation:
                        domain: Dict[Text, Any]) -> Dict[Text, Any]:
         phone = str(value or "")
         if not re.fullmatch(MOBILE, phone):
-            dispatcher.utter_message(text="这个号码好像不太对，请输入11位手机号，比如 13812345678。")
+            dispatcher.utter_message(response="utter_phone_invalid")
             return {"phone": None}
         with transaction() as session:
             sent = send_code(session, phone, now())
         if sent:
-            dispatcher.utter_message(text=f"验证码已发送到 {mask_phone(phone)}，5分钟内有效。")
+            dispatcher.utter_message(response="utter_code_sent", phone=mask_phone(phone))
         else:
-            dispatcher.utter_message(text=f"刚才已经给 {mask_phone(phone)} 发过验证码了，请用那条短信里的验证码。")
+            dispatcher.utter_message(response="utter_code_already_sent", phone=mask_phone(phone))
         return {"phone": phone}
 
     def validate_otp_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -72,20 +72,20 @@ class IdentityValidation:
         with transaction() as session:
             if digits is None:
                 if RESEND.search(text) and phone:
-                    send_code(session, phone, now())
-                    dispatcher.utter_message(text="好的，已重新发送，请留意短信。")
+                    resent = send_code(session, phone, now())
+                    dispatcher.utter_message(response="utter_code_resent" if resent else "utter_code_resend_refused")
                 else:
-                    dispatcher.utter_message(text="验证码是6位数字，请再看一下短信。")
+                    dispatcher.utter_message(response="utter_code_format")
                 return {"otp_code": None}
             result = verify_code(session, phone, digits.group(1), channel_of(tracker), tracker.sender_id, now())
             if result.ok:
                 return {"otp_code": VERIFIED}
             if result.reason == "expired":
                 send_code(session, phone, now())
-                dispatcher.utter_message(text="验证码已过期，我重新给您发了一条，请输入新的验证码。")
+                dispatcher.utter_message(response="utter_code_expired")
             elif result.reason == "too_many":
-                dispatcher.utter_message(text="验证码错误次数太多了。为了您的账户安全，请换个手机号或稍后再试。")
+                dispatcher.utter_message(response="utter_code_too_many")
                 return {"otp_code": None, "phone": None}
             else:
-                dispatcher.utter_message(text="验证码不对，请再核对一下。")
+                dispatcher.utter_message(response="utter_code_wrong")
         return {"otp_code": None}

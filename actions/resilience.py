@@ -25,7 +25,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.bank.profile import load_profile
 from bot.logs import conversation_id
 
 logger = logging.getLogger(__name__)
@@ -33,8 +32,7 @@ logger = logging.getLogger(__name__)
 A = TypeVar("A", bound=Type[Action])
 
 
-def busy_text() -> str:
-    return f"抱歉，系统暂时有点忙，这一步没能办成，请稍后再试；急事请拨打24小时热线{load_profile().hotline}。"
+BUSY = "utter_database_busy"
 
 
 def already_said_busy(tracker: Tracker) -> bool:
@@ -43,7 +41,7 @@ def already_said_busy(tracker: Tracker) -> bool:
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             return False
-        if event.get("event") == "bot" and event.get("text") == busy_text():
+        if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") == BUSY:
             return True
     return False
 
@@ -61,7 +59,7 @@ def database_guarded(action_class: A) -> A:
         except (DBAPIError, PoolTimeout):
             logger.exception("database unavailable in %s", self.name())
             if not already_said_busy(tracker):
-                dispatcher.utter_message(text=busy_text())
+                dispatcher.utter_message(response=BUSY)
             return []
         finally:
             conversation_id.reset(token)

@@ -7,7 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.bank.profile import load_profile
+from bot.bank.profile import bank_slots, load_profile
 
 
 class ActionSessionStart(Action):
@@ -31,8 +31,6 @@ class ActionSessionStart(Action):
         return [
             SessionStarted(),
             *carried,
-            SlotSet("bank_name", profile.name),
-            SlotSet("bank_hotline", profile.hotline),
-            SlotSet("crisis_line", profile.crisis_line),
+            *(SlotSet(slot, value) for slot, value in bank_slots(profile).items()),
             ActionExecuted("action_listen"),
         ]

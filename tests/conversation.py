@@ -34,6 +34,23 @@ class Customer:
     def buttons(self) -> List[dict]:
         return [button for reply in self.last for button in reply.get("buttons", [])]
 
+    def _latest_bot_events(self) -> List[dict]:
+        """The bot's messages since the customer's last one, as the tracker holds them."""
+        events = self.stack.tracker(self.sender)["events"]
+        start = max((i for i, event in enumerate(events) if event["event"] == "user"), default=-1)
+        return [event for event in events[start + 1:] if event["event"] == "bot"]
+
+    def responses(self) -> List[str]:
+        """Names of the domain responses the bot answered the last message with."""
+        return [(event.get("metadata") or {}).get("utter_action") for event in self._latest_bot_events()]
+
+    def sent(self, name: str) -> dict:
+        """The values response `name` was filled with in the last answer (Rasa keeps them as metadata)."""
+        found = [event.get("metadata") or {} for event in self._latest_bot_events()
+                 if (event.get("metadata") or {}).get("utter_action") == name]
+        assert found, f"{name} not among {self.responses()}"
+        return found[-1]
+
     def clicks(self, index: int = 0) -> "Customer":
         return self.says(self.buttons[index]["payload"])
 

@@ -25,7 +25,8 @@ def book_tuesday_signing(customer: Customer, phone: str) -> str:
     customer.clicks(0)
     assert "手机" in customer.text
     customer.says(phone)
-    assert "验证码已发送到" in customer.text and phone not in customer.text
+    assert customer.responses() == ["utter_code_sent", "utter_ask_otp_code"] and phone not in customer.text
+    assert "只用来在这里确认您的身份" in customer.text   # the code is for this chat, never for anyone else
     customer.says(customer.latest_code())
     assert "请确认" in customer.text and "9月29日" in customer.text
     customer.says("/affirm")
@@ -61,7 +62,7 @@ def test_a_full_slot_offers_the_free_ones(stack):
     bank_rows(stack, "UPDATE slots SET booked = capacity WHERE branch_id = 'futian' AND service = '面签' "
                      "AND day = '2026-09-29' AND starts_at LIKE '09:00%'")
     customer.says("上午9点")
-    assert "09:00这个时段没有号了" in customer.text
+    assert customer.sent("utter_booking_slot_at_time_full")["clock"] == "09:00"
     assert customer.buttons and not any("09:00" in button["title"] for button in customer.buttons)
 
 

@@ -48,7 +48,8 @@ def test_closing_a_case_asks_and_the_answer_and_comment_are_stored(bank_db):
     serve(handoff.claim, row_id, agent)
     serve(handoff.close, row_id, agent)
     closing = outbox_rows("c1")[-1].payload["messages"]
-    assert closing[-1]["buttons"][0]["payload"] == '/rate_service{"csat_score": "5"}'
+    assert closing[-1]["metadata"]["utter_action"] == "utter_csat_question"
+    assert closing[-1]["buttons"][0]["payload"] == '/rate_service{"csat_score":"5"}'
     assert serve(csat.record_score, "c1", 2) and serve(csat.record_comment, "c1", "  等得太久了 ")
     assert surveys() == [("c1", 2, "等得太久了", row_id)]
 

@@ -37,13 +37,19 @@ def test_primary_borrower_with_a_co_borrower_waits_for_the_recorded_call(stack):
     customer = verified(stack, "我想把房贷的扣款日往后改一改", "13800138000")
     assert "尾号0123" in customer.text or any("0123" in b["title"] for b in customer.buttons)
     customer.says("尾号0123")
-    assert "几号" in customer.text
+    assert customer.responses() == ["utter_ask_new_debit_day"]
     customer.says("改到20号")
-    assert "10月25日顺延到11月20日" in customer.text and "26天" in customer.text
+    gain = customer.sent("utter_deferral_day_gain")
+    assert (gain["current_due"], gain["new_due"], gain["days_gained"]) == ("10月25日", "11月20日", 26)
     customer.says("疫情影响收入")
-    assert "请确认" in customer.text
+    assert customer.responses() == ["utter_ask_deferral_confirmed"]
+    assert "原扣款日不变" in customer.text   # H1: nothing is moved before staff approve
     customer.says("/affirm")
-    assert "申请已提交" in customer.text and "录音确认电话" in customer.text and "林**" in customer.text
+    assert customer.responses() == ["utter_deferral_submitted"]
+    assert "录音确认电话" in customer.text and "林**" in customer.text and "400-830-9595" in customer.text
+    # H1: until approval the original date stands, and the extra days carry interest
+    assert "原来的扣款日不变" in customer.text and "10月25日前存足款项" in customer.text and "计息" in customer.text
+    assert "不算逾期" not in customer.text and "不影响征信" not in customer.text
     reference = re.search(r"YQ[A-Z0-9]{6}", customer.text).group(0)
     assert request_row(stack, reference) == [
         ("awaiting_confirmation", 20, "2026-11-20", "疫情影响收入", 0, "rest", "PC2020HL000123")]
@@ -53,15 +59,16 @@ def test_single_borrower_request_is_submitted(stack):
     customer = verified(stack, "这个月的消费贷能晚点扣吗", "13900139000")
     customer.says("尾号4521")
     customer.says("28号")
-    assert "10月10日顺延到10月28日" in customer.text
+    gain = customer.sent("utter_deferral_day_gain")
+    assert (gain["current_due"], gain["new_due"]) == ("10月10日", "10月28日")
     customer.says("被困外地")
     customer.says("/affirm")
     reference = re.search(r"YQ[A-Z0-9]{6}", customer.text).group(0)
     assert request_row(stack, reference)[0][0] == "submitted"
     customer.says("我的申请批了没")
-    assert reference in customer.text and "等待审核" in customer.text
+    assert reference in customer.text and "正在审核" in customer.text
     customer.clicks(0)
-    assert "已撤销" in customer.text
+    assert customer.responses() == ["utter_deferral_cancelled"] and "已撤回" in customer.text
     assert request_row(stack, reference)[0][0] == "cancelled"
 
 
@@ -72,9 +79,9 @@ def test_a_date_from_an_earlier_hours_question_is_not_taken_as_the_debit_day(sta
     customer.says("13900139000")
     customer.says(customer.latest_code())
     customer.says("尾号4521")
-    assert "几号" in customer.text and "1号后" not in customer.text
+    assert customer.responses() == ["utter_ask_new_debit_day"]
     customer.says("改到每月1号")   # said while the deferral is under way: taken
-    assert "改到每月1号后" in customer.text
+    assert customer.sent("utter_deferral_day_gain")["day"] == 1
 
 
 def test_a_staff_decision_reaches_the_customer_on_their_channel(stack, callback_sink, monkeypatch):
@@ -89,8 +96,12 @@ def test_a_staff_decision_reaches_the_customer_on_their_channel(stack, callback_
         decision = review.reject(session, reference, "李敏", "还款账户已冻结，请先到网点解冻", now())
         notify_decision(session, decision, at=now())
     push = callback_sink.wait_for(lambda p: p["recipient_id"] == customer.sender and p["kind"] == "deferral_decision")
-    text = push["messages"][0]["text"]
-    assert reference in text and "未能通过" in text and "请先到网点解冻" in text
+    message = push["messages"][0]
+    text = message["text"]
+    assert message["metadata"]["utter_action"] == "utter_deferral_rejected"
+    assert reference in text and "请先到网点解冻" in text
+    # the date that still stands and a way forward for someone in hardship
+    assert "下一期仍在" in text and "转人工" in text and "400-830-9595" in text
     said = [e.get("text") for e in stack.tracker(customer.sender)["events"] if e["event"] == "bot"]
     assert text in said                       # and the transcript keeps it
 
@@ -98,7 +109,7 @@ def test_a_staff_decision_reaches_the_customer_on_their_channel(stack, callback_
 def test_a_co_borrower_is_told_kindly_and_offered_a_human(stack):
     customer = verified(stack, "房贷扣款日想改一下", "13800138001")
     customer.says("尾号0123")
-    assert "共同借款人" in customer.text and "主借款人" in customer.text
+    assert customer.responses() == ["utter_deferral_co_borrower"]
     assert "/request_human" in [b["payload"] for b in customer.buttons]
 
 
@@ -107,20 +118,20 @@ def test_days_after_the_28th_are_refused(stack, day):
     customer = verified(stack, "我要改还款日", "13700137000")
     customer.says("尾号0876")
     customer.says(f"改到{day}")
-    assert "1号到28号" in customer.text
+    assert customer.responses()[0] == "utter_deferral_day_out_of_range"   # then the question again
 
 
 def test_a_move_of_more_than_a_month_is_refused(stack):
     customer = verified(stack, "我要改还款日", "13600136000")
     customer.says("尾号2468")
     customer.says("延到12月3号")
-    assert "最多只能顺延一个月" in customer.text
+    assert customer.responses()[0] == "utter_deferral_day_too_far"   # then the question again
 
 
 def test_wrong_last_four_digits_are_not_accepted(stack):
     customer = verified(stack, "申请延期还款", "13600136000")
     customer.says("尾号9999")
-    assert "没有在您名下找到" in customer.text
+    assert customer.responses()[0] == "utter_loan_not_found"   # then the question again
 
 
 def test_hardship_gets_care_first_and_is_flagged(stack):
@@ -140,5 +151,16 @@ def test_quitting_mid_form_submits_nothing(stack):
     customer = verified(stack, "想改下扣款日", "13800138000")
     before = bank_rows(stack, "SELECT COUNT(*) FROM deferral_requests")
     customer.says("算了不改了")
-    assert "先不申请了" in customer.text
+    assert customer.responses() == ["utter_deferral_quit"]
     assert bank_rows(stack, "SELECT COUNT(*) FROM deferral_requests") == before
+
+
+def test_asking_for_a_person_in_a_hardship_request_keeps_it_high_priority(stack):
+    """H4: "转人工" stops the form without the "nothing submitted" goodbye, and the
+    hand-off still knows it is a hardship case."""
+    customer = Customer(stack).says("我失业了，实在还不起房贷")
+    customer.says("13700137000")
+    customer.says(customer.latest_code())
+    customer.says("转人工")
+    assert customer.responses()[0] == "utter_deferral_to_human" and "utter_deferral_quit" not in customer.responses()
+    assert stack.tracker(customer.sender)["slots"]["handoff_reason"] == "hardship"

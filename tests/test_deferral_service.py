@@ -332,7 +332,7 @@ def test_approval_moves_the_debit_day_and_says_where_to_notify(bank_db):
     assert decision == review.Decision(
         reference=made.request.reference, outcome=RequestStatus.APPROVED, channel="wechat",
         channel_user=f"openid-{CHEN}", customer_id=customer(CHEN).id, contract_no=HOME, product="房贷",
-        new_day=15, new_due=date(2026, 11, 15), note="已电话核实", decided_at=NOW)
+        new_day=15, new_due=date(2026, 11, 15), note="已电话核实", decided_at=NOW, current_due=date(2026, 11, 15))
     with transaction() as session, pytest.raises(Refusal) as twice:
         review.approve(session, made.request.reference, "staff02", NOW)
     assert twice.value.code == "decided"

@@ -81,7 +81,7 @@ async def test_queue_puts_hardship_first_then_oldest(desk):
     page = await (await agent.get("/deferrals")).text()
     assert page.index(consumer) < page.index(business) < page.index(home)
     assert "困难" in page and "林秀英" in page and LIN in page and CHEN in page   # unmasked for staff
-    assert "延期申请" in page and 'href="/deferrals"' in page
+    assert "扣款日变更申请" in page and 'href="/deferrals"' in page
     token = await csrf_of(agent)
     assert page.count(f'name="csrf_token" value="{token}"') >= 6   # every action form carries it
 
@@ -161,14 +161,15 @@ async def test_confirm_then_approve_moves_the_debit_day_and_queues_the_message(d
     [row] = outbox()
     assert (row.channel, row.channel_user, row.kind) == ("wechat", f"wechat-user-{CHEN}", "deferral_decision")
     assert row.delivered_at is None and row.payload["reference"] == reference
-    text = row.payload["messages"][0]["text"]
-    assert "已审批通过" in text and "每月 15 日扣款" in text
-    assert f"{new_due.year}年{new_due.month}月{new_due.day}日" in text and load_profile().hotline in text
+    message = row.payload["messages"][0]
+    text = message["text"]
+    assert message["metadata"]["utter_action"] == "utter_deferral_approved" and "每月15日扣款" in text
+    assert f"{new_due.month}月{new_due.day}日" in text and load_profile().hotline in text
     assert HOME not in text and "0123" in text   # only the contract number's tail
 
     assert (await (await agent.get("/api/deferrals")).json())["requests"] == []
     detail = await (await agent.get(f"/deferrals/{reference}")).text()
-    assert "已批准" in detail and "agent" in detail
+    assert "已通过" in detail and "agent" in detail
     body = await (await agent.get(f"/api/deferrals/{reference}")).json()
     assert body["request"]["status"] == "approved" and body["request"]["decided_by"] == "agent"
     again = await post_json(agent, f"/api/deferrals/{reference}/approve", {})
@@ -208,9 +209,11 @@ async def test_reject_needs_a_note_that_is_sent_to_the_customer(desk):
     [row] = outbox()
     assert (row.channel, row.channel_user) == ("wechat", f"wechat-user-{HUANG}")
     assert note in row.payload["messages"][0]["text"] and load_profile().hotline in row.payload["messages"][0]["text"]
-    assert "未能通过" in row.payload["messages"][0]["text"]
+    assert row.payload["messages"][0]["metadata"]["utter_action"] == "utter_deferral_rejected"
+    # the debit date that still stands, so the customer does not skip it
+    assert f"{before.next_due.month}月{before.next_due.day}日" in row.payload["messages"][0]["text"]
     detail = await (await agent.get(f"/deferrals/{reference}")).text()
-    assert "已驳回" in detail and note in detail
+    assert "未通过" in detail and note in detail
 
 
 async def test_csrf_is_enforced_for_every_action(desk):

@@ -11,6 +11,7 @@ from bot.bank.handoff import escalations as handoff
 from bot.bank.db import transaction
 from bot.bank.models import Escalation, Outbox, Staff
 from bot.clock import SHANGHAI
+from bot.bank.profile import load_profile
 from bot.bank.refusals import Refusal
 from tests.bankdb import serve, refused
 
@@ -164,4 +165,17 @@ def test_a_case_nobody_takes_goes_back_to_the_bot_with_the_hotline(agent, monkey
     assert escalation(ticket.reference).status == "resolved"
     (row,) = outbox_rows("c1")
     assert row.payload["resume"] and "400-830-9595" in row.payload["messages"][1]["text"]
+    # nobody joined, so nobody "left"; and the apology does not blame the staff
+    assert row.payload["messages"][0] == {"custom": {"handoff": "unclaimed"}}
+    assert row.payload["messages"][1]["metadata"]["utter_action"] == "utter_handoff_unclaimed"
     assert serve(handoff.ticket_for, "w1") is not None                   # other channels wait for their own loop
+
+
+def test_a_distress_case_nobody_takes_repeats_the_crisis_line(agent, monkeypatch):
+    serve(handoff.open_escalation, "d1", "rest", "distress", [])
+    monkeypatch.setenv("HELPLINE_NOW", "2026-09-28T09:51:00+08:00")
+    assert serve(handoff.release_unclaimed, "rest") == 1
+    (row,) = outbox_rows("d1")
+    apology = row.payload["messages"][1]
+    assert apology["metadata"]["utter_action"] == "utter_handoff_unclaimed_distress"
+    assert load_profile().crisis_line in apology["text"] and "110" in apology["text"] and "120" in apology["text"]

@@ -11,7 +11,8 @@ from sqlalchemy.exc import OperationalError
 
 from actions.booking import ActionAskBranch, ActionSubmitBooking, ValidateBookingForm
 from actions.handoff import ActionHandOff
-from actions.resilience import busy_text, database_guarded
+from actions.resilience import BUSY, database_guarded
+from bot import wording
 from bot.bank.booking import lifecycle as bookings
 from bot.bank.capacity import slots as tickets
 from bot.bank.db import transaction
@@ -57,19 +58,20 @@ async def test_submitting_a_booking_without_a_database_says_the_system_is_busy(d
     dispatcher = CollectingDispatcher()
     events = await ActionSubmitBooking().run(dispatcher, tracker(booking_confirmed=True, booking_slot="7"), DOMAIN)
     assert events == []
-    assert [message["text"] for message in dispatcher.messages] == [busy_text()]
-    assert "请稍后再试" in busy_text() and "热线" in busy_text()
+    assert [message["response"] for message in dispatcher.messages] == [BUSY]
+    assert "{bank_hotline}" in wording.responses()[BUSY][0]["text"]
 
 
 async def test_a_form_validation_without_a_database_keeps_the_slots_as_they_were(database_down):
     dispatcher = CollectingDispatcher()
     events = await ValidateBookingForm().run(dispatcher, tracker(requested_slot="booking_day"), DOMAIN)
     assert events == []
-    assert [message["text"] for message in dispatcher.messages] == [busy_text()]
+    assert [message["response"] for message in dispatcher.messages] == [BUSY]
 
 
 async def test_the_next_question_in_the_same_turn_does_not_repeat_the_apology(database_down):
-    said = [{"event": "user", "text": "福田支行"}, {"event": "bot", "text": busy_text()}]
+    said = [{"event": "user", "text": "福田支行"},
+            {"event": "bot", "text": "抱歉，系统暂时有点忙", "metadata": {"utter_action": BUSY}}]
     dispatcher = CollectingDispatcher()
     assert await ActionAskBranch().run(dispatcher, tracker(said), DOMAIN) == []
     assert dispatcher.messages == []
@@ -79,7 +81,7 @@ async def test_a_hand_off_without_a_database_points_to_the_hotline(database_down
     monkeypatch.setenv("HELPLINE_NOW", "2026-09-28T09:30:00+08:00")  # agents' hours: the database is asked
     dispatcher = CollectingDispatcher()
     assert await ActionHandOff().run(dispatcher, tracker([{"event": "user", "text": "转人工"}]), DOMAIN) == []
-    assert dispatcher.messages[-1]["text"] == busy_text()
+    assert dispatcher.messages[-1]["response"] == BUSY
 
 
 async def test_other_errors_are_not_hidden():

@@ -130,7 +130,7 @@ def test_voice_without_recognition_is_asked_again_kindly(client, openid, wechat_
 def test_a_new_follower_is_welcomed_with_the_main_services(client, openid):
     welcome = client.reply_fields(client.send(openid, "event", Event="subscribe"))["Content"]
     assert "欢迎关注鹏城银行" in welcome and "400-830-9595" in welcome
-    for service in ("营业时间", "预约", "手机银行", "还款日", "人工客服"):
+    for service in ("营业时间", "预约", "手机银行", "调整每月扣款日", "人工客服"):
         assert service in welcome
 
 
@@ -155,7 +155,7 @@ def test_a_menu_click_runs_its_intent(client, openid, wechat_stack):
 ])
 def test_pictures_places_and_links_get_a_polite_reply(client, openid, wechat_stack, msg_type, fields):
     reply = client.reply_fields(client.send(openid, msg_type, **fields))["Content"]
-    assert reply == UNSUPPORTED_REPLY and "请直接输入文字描述您的问题" in reply
+    assert reply == UNSUPPORTED_REPLY and "语音" in reply   # voice is understood: say so
     assert user_texts(wechat_stack, openid) == []
 
 
@@ -196,7 +196,7 @@ def walk_to_confirmation(client: WeChatClient, stack: Stack, openid: str, phone:
     reply = client.say(openid, "明天")
     assert "还有这些时段" in reply
     assert "手机" in client.say(openid, "1")
-    assert "验证码已发送到" in client.say(openid, phone)
+    assert "验证码已经发到" in client.say(openid, phone)
     reply = client.say(openid, latest_code(stack))
     assert "请确认" in reply and "9月29日" in reply
     return reply

@@ -338,8 +338,8 @@ def test_agent_reply_during_a_handoff_rings_the_badge_and_shows_the_notice(widge
     expect(widget.panel).to_be_hidden()
     expect(widget.launcher).to_be_focused()
 
-    queue_for(session_id, "handoff_joined", [{"custom": {"handoff": "joined", "agent": "王**"}}])
-    queue_for(session_id, "agent_message", [{"text": "您好，我是客服小王", "metadata": {"agent": "王**"}}])
+    queue_for(session_id, "handoff_joined", [{"custom": {"handoff": "joined", "agent": "王客服"}}])
+    queue_for(session_id, "agent_message", [{"text": "您好，我是客服小王", "metadata": {"agent": "王客服"}}])
     expect(widget.badge).to_have_text("2")
     assert "2条未读" in widget.launcher.get_attribute("aria-label")
 
@@ -347,10 +347,10 @@ def test_agent_reply_during_a_handoff_rings_the_badge_and_shows_the_notice(widge
     expect(widget.panel).to_be_visible()
     expect(widget.input).to_be_focused()
     expect(widget.badge).to_be_hidden()
-    expect(widget.notices).to_have_text("客服已接入（王**），接下来由人工为您服务")
-    expect(widget.bot_bubbles.last).to_contain_text("人工客服王**")
+    expect(widget.notices).to_have_text("王客服已接入，接下来由人工为您服务")
+    expect(widget.bot_bubbles.last.locator(".sender")).to_have_text("王客服")  # never 人工客服王客服
     expect(widget.bot_bubbles.last).to_contain_text("您好，我是客服小王")
-    expect(widget.subtitle).to_have_text("人工客服王**正在为您服务")
+    expect(widget.subtitle).to_have_text("王客服正在为您服务")
 
     queue_for(session_id, "agent_message", [{"text": "**请注意**：详见[公告](https://www.pcbank.example/notice)，"
                                                      "不要点[这个](javascript:alert(1))", "metadata": {"agent": "王**"}}])
@@ -361,9 +361,9 @@ def test_agent_reply_during_a_handoff_rings_the_badge_and_shows_the_notice(widge
     assert latest.locator("a").get_attribute("rel") == "noopener noreferrer"
     expect(latest).to_contain_text("不要点这个")
 
-    queue_for(session_id, "handoff_closed", [{"custom": {"handoff": "left", "agent": "王**"}}])
-    expect(widget.notices.last).to_contain_text("客服已离开")
-    expect(widget.subtitle).to_have_text("智能客服 · 24小时在线")
+    queue_for(session_id, "handoff_closed", [{"custom": {"handoff": "left", "agent": "王客服"}}])
+    expect(widget.notices.last).to_contain_text("人工服务已结束")
+    expect(widget.subtitle).to_have_text("智能客服小鹏 · 24小时在线")
     assert widget.log.get_attribute("aria-live") == "polite"
 
 

@@ -44,3 +44,10 @@ def _load(path: Path) -> BankProfile:
 def load_profile() -> BankProfile:
     """The bank profile named by `BANK_PROFILE` (the bundled demo bank by default)."""
     return _load(Path(settings().bank_profile))
+
+
+def bank_slots(profile: BankProfile | None = None) -> Dict[str, str]:
+    """The slots every response may name ({bank_name}, {bank_hotline}, {crisis_line}),
+    filled at session start and by anything that renders a response outside a turn."""
+    profile = profile or load_profile()
+    return {"bank_name": profile.name, "bank_hotline": profile.hotline, "crisis_line": profile.crisis_line}

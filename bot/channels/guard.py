@@ -34,16 +34,16 @@ from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from rasa.shared.core.constants import USER_INTENT_RESTART, USER_INTENT_SESSION_START
 
 from bot import metrics
-from bot.bank.profile import load_profile
 from bot.logs import conversation_id
 from bot.ratelimit import RateLimiter, shared_limiter
 from bot.settings import settings
+from bot.wording import text_of
 
 logger = logging.getLogger(__name__)
 
 # Messages Rasa rightly answers with silence (a new session, a restart).
 SILENT_COMMANDS = tuple(INTENT_MESSAGE_PREFIX + intent for intent in (USER_INTENT_SESSION_START, USER_INTENT_RESTART))
-SLOW_DOWN = "您发消息的速度有点快，我有点跟不上啦。请稍等几秒再发，我会一条一条认真回复您。"
+SLOW_DOWN = text_of("utter_channel_slow_down")
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 OnLate = Callable[[List[Dict[str, Any]]], Awaitable[None]]
@@ -61,8 +61,7 @@ class Verdict(enum.Enum):
 
 
 def apology_text() -> str:
-    return (f"非常抱歉，系统刚才有点忙，没能及时回复您。您的消息我已经记下了，请稍等片刻再试一次；"
-            f"如有急事，请拨打24小时服务热线{load_profile().hotline}，我们随时为您服务。")
+    return text_of("utter_channel_apology")
 
 
 def reply_deadline() -> float:

@@ -52,6 +52,7 @@ from bot.bank.messaging.outbox import OutboxItem
 from bot.channels.delivery import attach_delivery
 from bot.channels.guard import OnNewMessage, Verdict, guard, guarded
 from bot.clock import now
+from bot.wording import text_of
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +60,8 @@ SIGNATURE_HEADER = "X-Helpline-Signature"
 TIMEOUT = aiohttp.ClientTimeout(total=10)
 MAX_BODY_BYTES = 128 * 1024
 MAX_SENDER = 128  # characters
-UNREADABLE = "抱歉，这条消息的格式我没能看懂，请重新发送一次。"
-TOO_LONG = "您的消息有点长，我一次读不完。请分几次发给我，或者简单说说您想办什么业务。"
+UNREADABLE = text_of("utter_channel_unreadable")
+TOO_LONG = text_of("utter_channel_too_long")
 
 
 class Refused(Exception):

@@ -32,7 +32,6 @@ from sanic.response import HTTPResponse
 from bot.bank.db import transaction
 from bot.bank.messaging import outbox
 from bot.bank.messaging.outbox import OutboxItem
-from bot.bank.profile import load_profile
 from bot.channels import wechat_xml
 from bot.channels.dedup import RetryStore, make_store
 from bot.channels.delivery import attach_delivery
@@ -41,6 +40,7 @@ from bot.channels.wechat_api import DEFAULT_API_BASE, WeChatApi
 from bot.channels.wechat_crypto import CryptoError, WeChatCipher, signature, signature_matches
 from bot.channels.wechat_xml import BadXml
 from bot.clock import now
+from bot.wording import text_of
 
 logger = logging.getLogger(__name__)
 GUARD_DEADLINE = 30.0
@@ -64,23 +64,16 @@ MENU_INTENTS = {
     "MENU_DEFERRAL": "/request_deferral",
     "MENU_HUMAN": "/request_human",
 }
-UNSUPPORTED_REPLY = "收到啦！不过我暂时还看不懂图片、视频、位置和链接这类消息，请直接输入文字描述您的问题，我马上为您处理。"
-VOICE_UNHEARD = "抱歉，这条语音我没能听清楚。麻烦您再说一遍，或者直接打字告诉我，我马上帮您查。"
-UNKNOWN_MENU = "这个菜单我还在准备中。请直接输入文字告诉我您想办的业务，比如“福田支行几点开门”。"
+UNSUPPORTED_REPLY = text_of("utter_wechat_unsupported")
+VOICE_UNHEARD = text_of("utter_wechat_voice_unheard")
+UNKNOWN_MENU = text_of("utter_wechat_unknown_menu")
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
 def welcome_text() -> str:
     """What a new follower reads first: who we are and what we can do."""
-    bank = load_profile()
-    return (f"您好，欢迎关注{bank.name}！我是智能客服小鹏，很高兴为您服务。我可以帮您：\n"
-            "· 查询网点营业时间（含节假日安排）\n"
-            "· 预约到网点办理业务\n"
-            "· 手机银行、网上银行的操作指引\n"
-            "· 申请调整贷款还款日\n"
-            "· 转接人工客服\n"
-            f"直接发文字或语音告诉我您想办的事，也可以点下方菜单。急事请拨打24小时热线{bank.hotline}。")
+    return text_of("utter_wechat_welcome")
 
 
 class Refused(Exception):

@@ -6,7 +6,7 @@ laughs") or an external entity attack, never a real message. Replies are
 built by hand with CDATA sections, as WeChat expects.
 
 WeChat text has no buttons, so a Rasa reply's buttons become a numbered
-list ("回复数字即可选择：1. …") and the customer answers with the number.
+list (utter_wechat_choose_by_number: "回复数字即可选择：1. …") and the customer answers with the number.
 One text message holds at most 2048 bytes; longer replies are split.
 """
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
+
+from bot.wording import text_of
 
 MAX_TEXT_BYTES = 2048
 MAX_BODY_BYTES = 64 * 1024  # WeChat callbacks are a few hundred bytes
@@ -72,7 +74,7 @@ def _message_text(message: Dict[str, Any]) -> Optional[str]:
 
 def _numbered(buttons: Sequence[Dict[str, Any]], first: int) -> str:
     lines = [f"{first + index}. {button.get('title', '')}" for index, button in enumerate(buttons)]
-    return "回复数字即可选择：\n" + "\n".join(lines)
+    return text_of("utter_wechat_choose_by_number", options="\n".join(lines))
 
 
 def render(messages: Iterable[Dict[str, Any]]) -> Tuple[List[str], List[Dict[str, Any]]]:

@@ -93,13 +93,13 @@ def priorities(ins: Insights) -> Table:
 def branches(ins: Insights) -> Table:
     rows = tuple((b.name, str(b.capacity), str(b.booked), str(b.cancelled), str(b.no_show), str(b.checked_in),
                   str(b.held), pct(b.utilisation), pct(b.no_show_rate)) for b in ins.branches)
-    return Table("branches", "各网点预约与号源",
-                 ("网点", "号源", "预约", "取消", "未到店", "已签到", "有效预约", "号源使用率", "未到店率"), rows)
+    return Table("branches", "各网点预约名额与预约",
+                 ("网点", "预约名额", "预约", "取消", "未到店", "已签到", "有效预约", "预约名额使用率", "未到店率"), rows)
 
 
 def deferrals(ins: Insights) -> Table:
     rows = tuple((DEFERRAL_LABELS.get(s.status, s.status), str(s.count)) for s in ins.deferrals)
-    return Table("deferrals", "延期申请（按当前状态）", ("状态", "笔数"), rows)
+    return Table("deferrals", "扣款日变更申请（按当前状态）", ("状态", "笔数"), rows)
 
 
 def fallbacks(messages: Sequence[Message]) -> Table:

@@ -59,7 +59,7 @@ export class Chat {
   private unsent = false; // a send failed while offline: say so until we are back
   private typingTimer = 0;
 
-  constructor(host: HTMLElement, title: string, server: ServerOptions) {
+  constructor(host: HTMLElement, title: string, server: ServerOptions, private readonly hotline = "") {
     this.connection = new Connection(server, {
       status: (status) => this.showStatus(status),
       history: (history) => this.showHistory(history),
@@ -152,7 +152,8 @@ export class Chat {
 
   private showStatus(status: Status): void {
     if (status === "online") this.unsent = false;
-    this.status.textContent = this.unsent ? TEXT.notSent : TEXT.status[status];
+    const hotline = status === "refused" ? this.hotline : "";
+    this.status.textContent = this.unsent ? TEXT.notSent : TEXT.status[status] + hotline;
     this.status.hidden = status === "online";
     this.status.className = `status ${status}`;
   }
@@ -224,7 +225,7 @@ export class Chat {
     this.agent = null;
     for (const entry of this.entries) {
       if (entry.custom?.handoff === "joined") this.agent = entry.custom.agent || "";
-      if (entry.custom?.handoff === "left") this.agent = null;
+      if (entry.custom?.handoff === "left" || entry.custom?.handoff === "unclaimed") this.agent = null;
     }
     this.subtitle.textContent = this.agent === null ? TEXT.subtitleBot : TEXT.subtitleAgent(this.agent);
     if (this.isOpen()) this.markSeen();
@@ -246,6 +247,7 @@ export class Chat {
   }
 
   private renderEntry(entry: Entry, extraClass = ""): HTMLElement {
+    if (entry.custom?.handoff === "unclaimed") return el("span", { hidden: "" }); // nobody joined: the apology says it all
     if (entry.custom?.handoff) {
       const notice = entry.custom.handoff === "joined" ? TEXT.agentJoined(entry.custom.agent) : TEXT.agentLeft;
       return el("p", { class: "notice" }, notice);

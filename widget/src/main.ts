@@ -4,6 +4,7 @@
 // data-path:   socket.io path (default /socket.io)
 // data-title:  the window's title (default 在线客服)
 // data-token:  a JWT, when the channel is configured with jwt_key
+// data-hotline: the 24-hour hotline, named when the widget cannot connect
 
 import { Chat } from "./chat";
 import { TEXT } from "./text";
@@ -21,7 +22,7 @@ function start(): void {
     url: data.server || window.location.origin,
     path: data.path || "/socket.io",
     token: data.token || undefined,
-  });
+  }, data.hotline || "");
 }
 
 if (document.body) start();

@@ -3,9 +3,10 @@
 export const TEXT = {
   launcher: "在线客服",
   launcherUnread: (count: number) => `在线客服，${count}条未读消息`,
-  subtitleBot: "智能客服 · 24小时在线",
-  subtitleAgent: (agent: string) => `人工客服${agent}正在为您服务`,
-  welcome: "您好！我是在线客服。网点营业时间、预约到网点办理、手机银行怎么用，都可以问我。",
+  subtitleBot: "智能客服小鹏 · 24小时在线",
+  // `agent` is already a title such as 王客服.
+  subtitleAgent: (agent: string) => `${agent}正在为您服务`,
+  welcome: "您好！我是智能客服小鹏。网点营业时间、预约到网点办理业务、手机银行怎么用、调整每月扣款日，都可以问我。",
   largeText: "大字",
   largeTextOn: "切换为标准字号",
   largeTextOff: "切换为大字号",
@@ -17,13 +18,14 @@ export const TEXT = {
   typing: "正在输入",
   image: "图片",
   you: "我",
-  agent: (agent: string) => `人工客服${agent}`,
-  agentJoined: (agent?: string) => `客服已接入${agent ? `（${agent}）` : ""}，接下来由人工为您服务`,
-  agentLeft: "客服已离开，如还有问题，可以继续问我",
+  agent: (agent: string) => agent,
+  agentJoined: (agent?: string) => `${agent || "人工客服"}已接入，接下来由人工为您服务`,
+  agentLeft: "人工服务已结束，有问题可以继续问我",
   status: {
     connecting: "正在连接客服…",
     reconnecting: "网络不太稳定，正在重新连接…您的对话不会丢失",
-    refused: "暂时连不上客服，请稍后再试，或拨打客服热线",
+    // The page's data-hotline is appended (chat.ts).
+    refused: "暂时连不上，请稍后再试；急事请拨打24小时客服热线",
     online: "",
   },
   notSent: "网络不太稳定，消息没有发出，正在重新连接…连上后请再按一次发送",

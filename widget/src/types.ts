@@ -9,7 +9,7 @@ export interface BotMessage {
   text?: string;
   buttons?: QuickReply[];
   image?: string;
-  custom?: { handoff?: "joined" | "left"; agent?: string };
+  custom?: { handoff?: "joined" | "left" | "unclaimed"; agent?: string };
   agent?: string; // a person at the bank wrote this message
   id?: string; // pushed outbox messages only
 }

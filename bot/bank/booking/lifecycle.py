@@ -26,15 +26,9 @@ from bot.bank.refusals import Refusal
 
 SELF = "本人"
 # What to bring, by service: the booking reply tells the customer.
-BRING = {
-    "面签": "本人身份证、贷款合同相关材料；有共同借款人的请按各自预约时间到场",
-    "提前还款": "本人身份证和还款银行卡，请确认卡内资金充足",
-    "贷后变更": "本人身份证、贷款合同编号和新的还款卡（如更换）",
-    "开户": "本人有效身份证件，以及在深圳的联系电话",
-    "大额取现": "本人身份证和银行卡；5万元以上请务必按预约时段到场，方便网点备款",
-    "挂失补卡": "本人身份证（原卡如已找回也请带上）",
-    "其他": "本人身份证和与业务相关的卡或材料",
-}
+# What to bring, by service: the words are the domain's responses `utter_bring_<key>`.
+BRING_KEYS = {"面签": "signing", "提前还款": "early_repayment", "贷后变更": "loan_change", "开户": "new_account",
+              "大额取现": "large_withdrawal", "挂失补卡": "card_replacement", "其他": "other"}
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ class SlotRow:
 
 def _check_capacity(capacity: int) -> int:
     if not isinstance(capacity, int) or isinstance(capacity, bool) or not 0 <= capacity <= MAX_CAPACITY:
-        raise Refusal("invalid", f"名额请填 0 到 {MAX_CAPACITY} 之间的整数（0 表示暂停放号）。")
+        raise Refusal("invalid", f"名额请填 0 到 {MAX_CAPACITY} 之间的整数（0 表示暂停预约）。")
     return capacity
 
 
@@ -193,7 +193,7 @@ def set_day_capacity(session: Session, branch_id: str, day: date, capacity: int,
     if starts_at is not None:
         rows = [row for row in rows if row.starts_at == starts_at]
     if not rows:
-        raise Refusal("closed_day", f"{chinese_date(day)}这个网点不营业或没有这个时段，没有号源可调。")
+        raise Refusal("closed_day", f"{chinese_date(day)}这个网点不营业或没有这个时段，没有预约名额可调。")
     _refuse_below_booked(rows, capacity)
     ids = [row.id for row in rows]
     result = session.execute(

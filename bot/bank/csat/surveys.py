@@ -8,7 +8,6 @@ asked to rate us before it is sorted out.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, time
 from typing import Dict, Optional
 
@@ -17,17 +16,15 @@ from sqlalchemy.orm import Session
 
 from bot.bank.csat.models import CsatSurvey
 from bot.bank.handoff.models import Escalation, EscalationStatus, Priority
+from bot.wording import render
 
-CHOICES = (("满意", 5), ("一般", 3), ("不满意", 1))
-QUESTION = "方便的话，请为这次服务打个分，您的评价能帮我们做得更好："
 MAX_COMMENT = 500
 
 
 def question() -> Dict:
-    """The question as a bot message with one button per answer."""
-    return {"text": QUESTION,
-            "buttons": [{"title": title, "payload": "/rate_service" + json.dumps({"csat_score": str(score)})}
-                        for title, score in CHOICES]}
+    """The question as a bot message with one button per answer (response `utter_csat_question`),
+    for the outbox after an agent closes a case; in a turn the action names the response."""
+    return render("utter_csat_question")
 
 
 def _start_of_day(at: datetime) -> datetime:

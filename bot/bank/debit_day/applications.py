@@ -378,5 +378,5 @@ def cancel_request(session: Session, customer: Customer, reference: str, when: d
     if request.customer_id != customer.id:
         raise Refusal("not_found", "没有找到这笔申请，请核对申请编号（以 YQ 开头）后再试。")
     if not move_status(session, request, OPEN_REQUEST_STATUSES, when, status=RequestStatus.CANCELLED):
-        raise Refusal("decided", "这笔申请已经处理过了（可能同事刚刚批准或驳回，或客户已撤回）。请刷新页面查看最新状态。")
+        raise Refusal("decided", "这笔申请已经处理过了（可能同事刚刚处理过，或客户已撤回）。请刷新页面查看最新状态。")
     return request_view(request)

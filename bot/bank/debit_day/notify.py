@@ -1,7 +1,7 @@
 """Telling customers about decisions on the channel they used.
 
-`notify_decision` words a staff decision on a deferral request in Chinese
-and appends it to the outbox (`bot.bank.outbox`); the channel's delivery
+`notify_decision` renders a staff decision on a debit-day request from the
+domain's responses and appends it to the outbox (`bot.bank.outbox`); the channel's delivery
 loop in the Rasa process sends it (WeChat, web widget, REST callback). Nothing here
 talks to a channel, so a decision never waits on, or fails because of, one.
 
@@ -18,29 +18,22 @@ from sqlalchemy.orm import Session
 from bot.bank.debit_day.models import RequestStatus
 from bot.bank.debit_day.review import Decision
 from bot.bank.messaging import outbox
-from bot.bank.profile import load_profile
+from bot.bank.formatting import month_day
+from bot.wording import render
 
 DEFERRAL_DECISION = "deferral_decision"
 
 
-def _loan_words(decision: Decision) -> str:
-    # Only the tail of the contract number: a chat window may be seen by others.
-    return f"您的{decision.product}（合同号尾号 {decision.contract_no[-4:]}）"
-
-
-def decision_text(decision: Decision) -> str:
-    """The message the customer receives (Chinese, plain text)."""
-    hotline = load_profile().hotline
-    loan = _loan_words(decision)
+def decision_message(decision: Decision) -> Dict[str, Any]:
+    """The message the customer receives: `utter_deferral_approved` or `utter_deferral_rejected`.
+    Only the tail of the contract number: a chat window may be seen by others."""
+    values = {"product": decision.product, "tail": decision.contract_no[-4:], "reference": decision.reference}
     if decision.outcome == RequestStatus.APPROVED:
-        due = decision.new_due
-        due_words = f"，下一期还款日为 {due.year}年{due.month}月{due.day}日" if due else ""
-        return (f"您好！{loan}变更扣款日申请（编号 {decision.reference}）已审批通过："
-                f"今后每月 {decision.new_day} 日扣款{due_words}。请在扣款日前在还款账户中存足款项。"
-                f"如有疑问，请致电客服热线 {hotline}。")
+        return render("utter_deferral_approved", day=decision.new_day,
+                      new_due=month_day(decision.new_due) if decision.new_due else "", **values)
     note = (decision.note or "").strip().rstrip("。.")
-    return (f"您好！很抱歉，{loan}变更扣款日申请（编号 {decision.reference}）未能通过。"
-            f"原因：{note}。原扣款日和还款日不变。如有疑问，请致电客服热线 {hotline}，我们会为您说明。")
+    return render("utter_deferral_rejected", note=note,
+                  current_due=month_day(decision.current_due) if decision.current_due else "", **values)
 
 
 def _facts(decision: Decision) -> Dict[str, Any]:
@@ -56,4 +49,4 @@ def _facts(decision: Decision) -> Dict[str, Any]:
 def notify_decision(session: Session, decision: Decision, *, at: datetime) -> None:
     """Queue the customer's message about `decision` in the outbox, in the decision's transaction."""
     outbox.queue(session, decision.channel, decision.channel_user, DEFERRAL_DECISION,
-                 [{"text": decision_text(decision)}], at=at, **_facts(decision))
+                 [decision_message(decision)], at=at, **_facts(decision))

@@ -80,6 +80,7 @@ class Decision:
     new_due: Optional[date]  # the loan's next due date after approval; None when rejected
     note: str
     decided_at: datetime
+    current_due: Optional[date] = None  # the loan's next due date once decided (unchanged when rejected)
 
 
 def queue_item(request: DeferralRequest) -> QueueItem:
@@ -116,7 +117,7 @@ def staff_request(session: Session, reference: str) -> QueueItem:
 def _open_for_staff(session: Session, reference: str) -> DeferralRequest:
     request = by_reference(session, reference)
     if request.status not in OPEN_REQUEST_STATUSES:
-        raise Refusal("decided", "这笔申请已经处理过了（可能同事刚刚批准或驳回，或客户已撤回）。请刷新页面查看最新状态。")
+        raise Refusal("decided", "这笔申请已经处理过了（可能同事刚刚处理过，或客户已撤回）。请刷新页面查看最新状态。")
     return request
 
 
@@ -140,7 +141,7 @@ def record_confirmation(session: Session, reference: str, phone: str, outcome: s
     session.flush()
     status = RequestStatus.SUBMITTED if all(c.status == ConfirmationStatus.CONFIRMED for c in request.confirmations) else RequestStatus.AWAITING_CONFIRMATION
     if not move_status(session, request, OPEN_REQUEST_STATUSES, when, status=status):
-        raise Refusal("decided", "这笔申请已经处理过了（可能同事刚刚批准或驳回，或客户已撤回）。请刷新页面查看最新状态。")
+        raise Refusal("decided", "这笔申请已经处理过了（可能同事刚刚处理过，或客户已撤回）。请刷新页面查看最新状态。")
     return queue_item(request)
 
 
@@ -159,7 +160,7 @@ def _due_on_approval(loan: Loan, request: DeferralRequest) -> date:
     if change.reason == "same_day":
         return loan.next_due
     raise Refusal("due_changed", ("申请提交后这笔贷款的还款日已经变化，按现在的还款日无法改到所申请的扣款日。"
-                                    "请驳回并请客户重新申请，给您添麻烦了。"))
+                                    "请选择不通过，并请客户重新申请，给您添麻烦了。"))
 
 
 def _decide(session: Session, request: DeferralRequest, from_states: Tuple[str, ...], outcome: str,
@@ -172,7 +173,8 @@ def _decide(session: Session, request: DeferralRequest, from_states: Tuple[str, 
 def _decision(request: DeferralRequest, new_due: Optional[date]) -> Decision:
     return Decision(request.reference, request.status, request.channel, request.channel_user,
                     request.customer_id, request.loan.contract_no, request.loan.product,
-                    request.requested_day, new_due, request.staff_note, local(request.decided_at))
+                    request.requested_day, new_due, request.staff_note, local(request.decided_at),
+                    request.loan.next_due)
 
 
 def approve(session: Session, reference: str, staff: str, when: datetime, note: str = "") -> Decision:
@@ -187,7 +189,7 @@ def approve(session: Session, reference: str, staff: str, when: datetime, note: 
     loan = request.loan
     new_due = _due_on_approval(loan, request)
     if not _decide(session, request, (RequestStatus.SUBMITTED,), RequestStatus.APPROVED, staff, note, when):
-        raise Refusal("decided", "这笔申请已经处理过了（可能同事刚刚批准或驳回，或客户已撤回）。请刷新页面查看最新状态。") if request.status not in OPEN_REQUEST_STATUSES else Refusal("unconfirmed", "还有共同借款人没有同意，暂时不能批准。请先打录音电话确认，并在下方登记结果。")
+        raise Refusal("decided", "这笔申请已经处理过了（可能同事刚刚处理过，或客户已撤回）。请刷新页面查看最新状态。") if request.status not in OPEN_REQUEST_STATUSES else Refusal("unconfirmed", "还有共同借款人没有同意，暂时不能批准。请先打录音电话确认，并在下方登记结果。")
     loan.debit_day, loan.next_due = request.requested_day, new_due
     session.flush()
     return _decision(request, new_due)
@@ -196,8 +198,8 @@ def approve(session: Session, reference: str, staff: str, when: datetime, note: 
 def reject(session: Session, reference: str, staff: str, note: str, when: datetime) -> Decision:
     """Reject an open request; the note says why (it is what the customer is told)."""
     if not (note or "").strip():
-        raise Refusal("invalid", "驳回时请填写原因。这段话会原样发给客户，请用客户能看懂的话写。")
+        raise Refusal("invalid", "选择不通过时请填写原因。这段话会原样发给客户，请用客户能看懂的话写。")
     request = _open_for_staff(session, reference)
     if not _decide(session, request, OPEN_REQUEST_STATUSES, RequestStatus.REJECTED, staff, note, when):
-        raise Refusal("decided", "这笔申请已经处理过了（可能同事刚刚批准或驳回，或客户已撤回）。请刷新页面查看最新状态。")
+        raise Refusal("decided", "这笔申请已经处理过了（可能同事刚刚处理过，或客户已撤回）。请刷新页面查看最新状态。")
     return _decision(request, None)

@@ -33,6 +33,7 @@ from bot.bank.profile import load_profile
 from bot.bank.refusals import Refusal
 from bot.bank.staff.models import AGENT_ROLES, Staff
 from bot.clock import local
+from bot.wording import render, text_of
 
 WAITING, WITH_AGENT = EscalationStatus.WAITING, EscalationStatus.WITH_AGENT
 RESOLVED, CALLBACK = EscalationStatus.RESOLVED, EscalationStatus.CALLBACK_REQUESTED
@@ -125,6 +126,28 @@ def on_duty(at: datetime) -> bool:
     """Within the hours the bank staffs its online chat."""
     start, end = _agent_hours()
     return start <= at.timetz().replace(tzinfo=None) < end
+
+
+CALLBACK_SOON = timedelta(hours=2)
+MORNING_STARTS, AFTERNOON_STARTS = time(9), time(14)
+MAX_CALLBACK_WINDOWS = 3
+
+
+def callback_windows(at: datetime) -> List[str]:
+    """The callback times worth offering now, earliest first, as codes
+    (`soon`, `today_morning`, ...; the domain words them `utter_callback_window_<code>`).
+    "Within two hours" only while agents are on duty for two more hours: never at night."""
+    clock = at.timetz().replace(tzinfo=None)
+    _start, end = _agent_hours()
+    windows = []
+    if on_duty(at) and (at + CALLBACK_SOON).timetz().replace(tzinfo=None) <= end and at.date() == (at + CALLBACK_SOON).date():
+        windows.append("soon")
+    if clock < MORNING_STARTS:
+        windows.append("today_morning")
+    if clock < AFTERNOON_STARTS:
+        windows.append("today_afternoon")
+    windows += ["tomorrow_morning", "tomorrow_afternoon"]
+    return windows[:MAX_CALLBACK_WINDOWS]
 
 
 def agents_online(session: Session, at: datetime) -> int:
@@ -297,7 +320,7 @@ def _staff(session: Session, staff_id: int) -> Staff:
 
 def agent_title(staff: Staff) -> str:
     """How the customer addresses the agent: surname + 客服 (王客服), never the full name."""
-    return f"{staff.display_name.strip()[:1]}客服"
+    return text_of("utter_agent_title", surname=staff.display_name.strip()[:1])
 
 
 def _tell(session: Session, escalation: Escalation, kind: str, messages: List[dict], at: datetime,
@@ -321,9 +344,8 @@ def claim(session: Session, escalation_id: int, staff_id: int, *, at: datetime) 
     escalation.status, escalation.assignee_id, escalation.claimed_at = WITH_AGENT, staff.id, at
     title = agent_title(staff)
     _tell(session, escalation, "handoff_joined", [
-        {"custom": {"handoff": "joined", "agent": title}},
-        {"text": f"您好，我是{title}，接下来由我为您服务。您刚才和智能助手说的内容我都看到了。",
-         "metadata": {"agent": title}}], at)
+        {"custom": {"handoff": "joined", "agent": title}}, _from_agent(render("utter_agent_joined", agent=title), title)],
+        at)
 
 
 def _closed() -> Refusal:
@@ -378,12 +400,12 @@ def transfer(session: Session, escalation_id: int, staff_id: int, to_staff_id: i
     title = agent_title(target)
     _tell(session, escalation, "handoff_joined", [
         {"custom": {"handoff": "joined", "agent": title}},
-        {"text": f"您好，我是{title}，同事已把您的情况转给我，接下来由我为您服务。",
-         "metadata": {"agent": title}}], at)
+        _from_agent(render("utter_agent_transferred", agent=title), title)], at)
 
 
-def closing_text() -> str:
-    return "本次人工服务已结束，感谢您的耐心。接下来由智能助手继续为您服务，有问题随时问我。"
+def _from_agent(message: dict, title: str) -> dict:
+    """The agent's own greeting: the widget shows it under the agent's title."""
+    return {**message, "metadata": {**message.get("metadata", {}), "agent": title}}
 
 
 def close(session: Session, escalation_id: int, staff_id: int, note: str = "", *, at: datetime) -> None:
@@ -392,7 +414,7 @@ def close(session: Session, escalation_id: int, staff_id: int, note: str = "", *
     escalation, staff = _own_case(session, escalation_id, staff_id)
     escalation.status, escalation.resolved_at = RESOLVED, at
     escalation.close_note = note.strip() or None
-    messages = [{"custom": {"handoff": "left", "agent": agent_title(staff)}}, {"text": closing_text()}]
+    messages = [{"custom": {"handoff": "left", "agent": agent_title(staff)}}, render("utter_agent_left")]
     if surveys.ask(session, escalation.conversation_id, escalation.channel, escalation.customer_id,
                    escalation.id, at=at):
         messages.append(surveys.question())
@@ -414,15 +436,14 @@ def finish_callback(session: Session, escalation_id: int, staff_id: int, reached
 
 def release_unclaimed(session: Session, channel: str, *, at: datetime) -> int:
     """Hand long-unclaimed cases of `channel` back to the bot, with an apology and the hotline."""
-    hotline = load_profile().hotline
     stale = session.execute(select(Escalation).where(
         Escalation.channel == channel, Escalation.status == WAITING,
         Escalation.created_at < at - UNCLAIMED_LIMIT)).scalars().all()
     for escalation in stale:
         escalation.status, escalation.resolved_at = RESOLVED, at
         escalation.close_note = "无人接入，已自动转回智能助手并提供热线"
+        apology = "utter_handoff_unclaimed_distress" if escalation.reason == "distress" else "utter_handoff_unclaimed"
+        # No agent ever joined: the widget must not say one left.
         _tell(session, escalation, "handoff_unclaimed", [
-            {"custom": {"handoff": "left"}},
-            {"text": f"非常抱歉让您久等了，客服一直忙不过来。急事请直接拨打24小时热线 {hotline}，随时有人接听；"
-                     "您也可以继续问我，或者稍后再说“转人工”。"}], at, resume=True)
+            {"custom": {"handoff": "unclaimed"}}, render(apology)], at, resume=True)
     return len(stale)

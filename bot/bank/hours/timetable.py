@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.bank.hours.holidays import holiday_name, is_makeup_working_day
 from bot.bank.hours.models import Branch, HoursException, Notice, WeeklyHours
+from bot.wording import text_of
 
 MONDAY = 0
 
@@ -96,13 +97,13 @@ def hours_on(session: Session, branch: Branch, day: date) -> DayHours:
         return DayHours(branch, day, exception.opens, exception.closes, lunch, reason=exception.reason)
     festival = holiday_name(day)
     if festival and not is_makeup_working_day(day):
-        return DayHours(branch, day, None, None, None, reason=f"{festival}假期", holiday=festival)
+        return DayHours(branch, day, None, None, None, reason=text_of("utter_hours_reason_holiday", holiday=festival), holiday=festival)
     if is_makeup_working_day(day):
         weekday_hours = _weekly(branch, MONDAY)
         if weekday_hours:
             return DayHours(
                 branch, day, weekday_hours.opens, weekday_hours.closes, lunch,
-                reason="调休上班，按工作日时间营业", makeup_working_day=True,
+                reason=text_of("utter_hours_reason_makeup_day"), makeup_working_day=True,
             )
     regular = _weekly(branch, day.weekday())
     if regular is None:

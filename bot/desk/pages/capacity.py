@@ -38,7 +38,7 @@ from bot.desk.pages import form_action
 from bot.desk.render import page
 
 routes = web.RouteTableDef()
-NAV = [NavItem("号源名额", "/capacity", "branches.view", order=40, current=r"/(capacity|branches/[^/]+/capacity)")]
+NAV = [NavItem("预约名额", "/capacity", "branches.view", order=40, current=r"/(capacity|branches/[^/]+/capacity)")]
 
 
 def _service(data: Mapping[str, Any]) -> Optional[str]:
@@ -111,7 +111,7 @@ async def _remove_rule(request: web.Request, data: Mapping[str, Any]) -> RuleCha
 
 def _rule_done(change: RuleChange):
     if change.rule is None:
-        head = "已删除这条规则，改按上一级的名额放号。"
+        head = "已删除这条规则，改按上一级的预约名额。"
     else:
         who = change.rule.service or "各项业务（没有单独规则的）"
         head = f"已设置{who}每半小时 {change.rule.capacity} 个号。"

@@ -32,11 +32,11 @@ from bot.desk.render import page
 routes = web.RouteTableDef()
 PERMISSION = "deferrals.handle"
 GRANTS = {"agent": {PERMISSION}, "admin": {PERMISSION}}
-NAV = [NavItem("延期申请", "/deferrals", PERMISSION, order=25)]
+NAV = [NavItem("扣款日变更申请", "/deferrals", PERMISSION, order=25)]
 
 STATUS_LABELS = {
     RequestStatus.SUBMITTED: "待审批", RequestStatus.AWAITING_CONFIRMATION: "待共同借款人确认",
-    RequestStatus.APPROVED: "已批准", RequestStatus.REJECTED: "已驳回", RequestStatus.CANCELLED: "客户已撤回",
+    RequestStatus.APPROVED: "已通过", RequestStatus.REJECTED: "未通过", RequestStatus.CANCELLED: "客户已撤回",
 }
 WAITING_LABELS = {
     WAIT_CO_BORROWERS: "等待共同借款人录音确认", WAIT_REFUSED: "有共同借款人不同意", WAIT_BANK: "可以审批",
@@ -52,7 +52,7 @@ def approve_block(item: QueueItem) -> str:
         return "这笔申请已经处理完毕。"
     refused = [c.name for c in item.confirmations if c.status == ConfirmationStatus.REFUSED]
     if refused:
-        return f"共同借款人{'、'.join(refused)}不同意延期，不能批准。如情况有变可重新登记确认结果，否则请驳回并说明原因。"
+        return f"共同借款人{'、'.join(refused)}不同意调整扣款日，不能批准。如情况有变可重新登记确认结果，否则请驳回并说明原因。"
     pending = [c.name for c in item.confirmations if c.status != ConfirmationStatus.CONFIRMED]
     if pending:
         return f"还需 {'、'.join(pending)} 在录音电话中同意后才能批准（共 {len(pending)} 位未确认）。"
@@ -157,7 +157,7 @@ async def _approve(request: web.Request, data: Mapping[str, Any]) -> Dict[str, A
 async def _reject(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
     note = text(data, "note")
     if not note:
-        raise Refusal("invalid", "驳回时请填写原因。这段话会原样发给客户，请用客户能看懂的话写。")
+        raise Refusal("invalid", "选择不通过时请填写原因。这段话会原样发给客户，请用客户能看懂的话写。")
     return await _decide(request, review.reject, request.match_info["reference"], _who(request), note, now())
 
 
@@ -198,7 +198,7 @@ def _decided_message(answer: _Answer):
     if item.status == RequestStatus.APPROVED:
         return (f"已批准 {item.reference}：{item.borrower_name}的贷款改为每月 {item.requested_day} 日扣款。"
                 f"通知已排队，将通过{channel}发给客户。", "ok")
-    return f"已驳回 {item.reference}。驳回原因将通过{channel}发给客户。", "ok"
+    return f"{item.reference} 未通过。不通过的原因将通过{channel}发给客户。", "ok"
 
 
 def _back(request: web.Request) -> str:

@@ -102,8 +102,8 @@ def _charts(ins: insights.Insights) -> Dict[str, Any]:
             charts.Series("有效预约", [b.held for b in ins.branches]),
             charts.Series("取消", [b.cancelled for b in ins.branches]),
             charts.Series("未到店", [b.no_show for b in ins.branches])]),
-        "utilisation": charts.bar_chart("utilisation", "各网点号源使用率", [b.name for b in ins.branches], [
-            charts.Series("号源使用率", [b.utilisation.value for b in ins.branches])], percent=True),
+        "utilisation": charts.bar_chart("utilisation", "各网点预约名额使用率", [b.name for b in ins.branches], [
+            charts.Series("预约名额使用率", [b.utilisation.value for b in ins.branches])], percent=True),
         "reasons": charts.hbar_chart("reasons", "转人工原因", [(r.label, r.count) for r in ins.by_reason]),
         "scores": charts.bar_chart("scores", "满意度评分分布", [f"{score} 分" for score in range(1, 6)], [
             charts.Series("人数", list(ins.csat_scores))]),
