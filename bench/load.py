@@ -14,7 +14,7 @@ for locks, rate limits and widget rooms, and the clock pinned to the tests'
 Monday (tomorrow is a working Tuesday, so bookings always find slots):
 
 * 1 server: one Rasa server and one action server, talked to directly;
-* 2 servers: two of each behind `bot.ops.proxy` (bot/ops/cluster.py).
+* 2 servers: two of each behind HAProxy (bot/ops/cluster.py).
 
 Reported per set-up: per-turn latency (p50/p95/p99/max), throughput, errors
 (HTTP failures, timeouts, the channel guard's apology, or a reply that is
@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session
 
 from bot.bank.debit_day.demo_loans import first_due_after
 from bot.bank.models import Loan
-from bot.ops.cluster import ROOT, Cluster
+from bot.ops.cluster import FAST_CLIENTS, ROOT, Cluster
 
 PINNED_NOW = "2026-09-28T09:30:00+08:00"
 TODAY = date(2026, 9, 28)
@@ -279,8 +279,7 @@ async def measure(servers: int, options: Options) -> Result:
     database_url = f"{options.postgres.rsplit('/', 1)[0]}/{name}"
     admin = create_engine(options.postgres, isolation_level="AUTOCOMMIT")
     with tempfile.TemporaryDirectory(prefix="bench-load-") as workdir:
-        env = {"HELPLINE_NOW": PINNED_NOW, "HELPLINE_DATA_DIR": workdir,
-               "HELPLINE_RATE_PER_MINUTE": "6000", "HELPLINE_RATE_BURST": "1000"}
+        env = {"HELPLINE_NOW": PINNED_NOW, "HELPLINE_DATA_DIR": workdir, **FAST_CLIENTS}
         cluster = Cluster(workdir=Path(workdir), database_url=database_url, servers=servers, proxy=servers > 1,
                           env_extra=env, redis_url=options.redis_url, lock_store_prefix=f"bench{name[-8:]}")
         engine = create_engine(database_url)

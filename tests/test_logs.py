@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from bot.logs import JsonFormatter, MaskingFilter, config_file_from, conversation_id
+from bot.logs import JsonFormatter, MaskingFilter, client_address, config_file_from, conversation_id
 from tests.stack import Stack
 
 PHONE = "13800138000"
@@ -55,6 +55,15 @@ def test_the_conversation_id_is_added_where_known():
         assert emit("hello")["conversation_id"] == "wx-openid-42"
     finally:
         conversation_id.reset(token)
+
+
+def test_the_client_address_is_added_where_known():
+    assert "client" not in emit("hello")
+    token = client_address.set("198.51.100.7")
+    try:
+        assert emit("hello")["client"] == "198.51.100.7"
+    finally:
+        client_address.reset(token)
 
 
 def test_a_broken_surrogate_does_not_break_the_line():
