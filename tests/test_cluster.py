@@ -17,7 +17,6 @@ import http.client
 import io
 import json
 import socket
-import subprocess
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +35,7 @@ from tests.bankdb import postgres_available, scratch_postgres
 from tests.conftest import PINNED_NOW
 from tests.conversation import Customer
 from tests.test_booking_http import book_tuesday_signing
+from tests.tls import self_signed_certificate
 
 pytestmark = [pytest.mark.server, pytest.mark.cluster]
 
@@ -67,17 +67,6 @@ class PhoneCustomer(Customer):
     def latest_code(self) -> str:
         lines = (self.stack.workdir / "dev_sms.log").read_text(encoding="utf-8").splitlines()
         return [line.split()[1] for line in lines if line.split()[0] == self.phone][-1]
-
-
-def self_signed_certificate(directory: Path) -> Path:
-    """A throw-away certificate for 127.0.0.1 and its key in one PEM, as HAProxy wants them."""
-    key, certificate = directory / "key.pem", directory / "certificate.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-keyout", str(key), "-out", str(certificate), "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-    bundle = directory / "helpline.pem"
-    bundle.write_bytes(certificate.read_bytes() + key.read_bytes())
-    return bundle
 
 
 @pytest.fixture(scope="module")
@@ -302,6 +291,9 @@ def test_tls_is_terminated_at_the_proxy(cluster):
     status = requests.get(f"{cluster.tls_url}/status", params={"token": cluster.token}, verify=certificate,
                           timeout=30)
     assert status.status_code == 200 and status.headers["X-Upstream"] in cluster.rasa_upstreams
+    assert status.headers["Strict-Transport-Security"].startswith("max-age=")
+    plain = requests.get(f"{cluster.url}/status", params={"token": cluster.token}, timeout=30)
+    assert "Strict-Transport-Security" not in plain.headers
     replies = requests.post(f"{cluster.tls_url}/webhooks/rest/webhook", verify=certificate, timeout=60,
                             json={"sender": f"tls-{uuid.uuid4().hex[:8]}", "message": "手机银行怎么开通"}).json()
     assert replies and replies[0]["text"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import subprocess
 from pathlib import Path
 from typing import Dict, List
 
@@ -23,6 +22,7 @@ import yaml
 from bot.ops.cluster import Cluster
 from bot.ops.haproxy import COMPOSE_CONFIG, ROOT, ProxyLayout, check, compose_layout, numbered, render
 from bot.settings import documentation
+from tests.tls import self_signed_certificate
 
 DEPLOY = ROOT / "deploy"
 OUR_IMAGES = {"helpline-rasa": "rasa", "helpline-actions": "actions", "helpline-console": "console"}
@@ -33,13 +33,7 @@ SECRETS = {"HELPLINE_SECRET", "RASA_TOKEN", "POSTGRES_PASSWORD"}
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory) -> Path:
-    directory = tmp_path_factory.mktemp("tls")
-    key, chain = directory / "key.pem", directory / "chain.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", str(key),
-                    "-out", str(chain), "-subj", "/CN=localhost"], check=True, capture_output=True)
-    bundle = directory / "helpline.pem"
-    bundle.write_bytes(chain.read_bytes() + key.read_bytes())
-    return bundle
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
 
 
 def haproxy_accepts(layout: ProxyLayout, directory: Path) -> str:

@@ -48,22 +48,16 @@ def test_tracebacks_and_extra_fields_are_masked():
     assert line["extra"] == {"request": "GET /x?phone=*******8000"}
 
 
-def test_the_conversation_id_is_added_where_known():
-    assert "conversation_id" not in emit("hello")
-    token = conversation_id.set("wx-openid-42")
+@pytest.mark.parametrize("variable, key, value", [(conversation_id, "conversation_id", "wx-openid-42"),
+                                                  (client_address, "client", "198.51.100.7")],
+                         ids=["conversation id", "client address"])
+def test_the_request_context_is_added_where_known(variable, key, value):
+    assert key not in emit("hello")
+    token = variable.set(value)
     try:
-        assert emit("hello")["conversation_id"] == "wx-openid-42"
+        assert emit("hello")[key] == value
     finally:
-        conversation_id.reset(token)
-
-
-def test_the_client_address_is_added_where_known():
-    assert "client" not in emit("hello")
-    token = client_address.set("198.51.100.7")
-    try:
-        assert emit("hello")["client"] == "198.51.100.7"
-    finally:
-        client_address.reset(token)
+        variable.reset(token)
 
 
 def test_a_broken_surrogate_does_not_break_the_line():
