@@ -100,6 +100,6 @@ run-cluster: setup
 test-cluster: setup
 	$(PY) -m pytest -m cluster tests/test_cluster.py
 
-# Simulated customers against 1 Rasa server, then 2 behind HAProxy (bench/load.py, docs/benchmarks.md).
+# Simulated customers against 1 Rasa server, then 2 and 4 behind HAProxy (bench/load.py, docs/benchmarks.md).
 bench-load: deps
 	$(PY) -m bench.load $(BENCH_ARGS)

@@ -14,7 +14,7 @@ for locks, rate limits and widget rooms, and the clock pinned to the tests'
 Monday (tomorrow is a working Tuesday, so bookings always find slots):
 
 * 1 server: one Rasa server and one action server, talked to directly;
-* 2 servers: two of each behind HAProxy (bot/ops/cluster.py).
+* 2 or 4 servers: as many of each behind HAProxy (bot/ops/cluster.py).
 
 Reported per set-up: per-turn latency (p50/p95/p99/max), throughput, errors
 (HTTP failures, timeouts, the channel guard's apology, or a reply that is
@@ -26,7 +26,7 @@ per turn, and each process's peak RSS
 a peak; psutil cannot read it on Linux) and CPU seconds, plus how much CPU
 other work on the machine used meanwhile.
 
-    python -m bench.load --customers 50 --minutes 2 --think 3 --servers 1,2
+    python -m bench.load --customers 50 --minutes 2 --think 3 --servers 1,2,4
 """
 from __future__ import annotations
 
@@ -369,7 +369,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--customers", type=int, default=50, help="concurrent customers (at most 98)")
     parser.add_argument("--minutes", type=float, default=2.0, help="measured minutes per set-up")
     parser.add_argument("--think", type=float, default=3.0, help="mean think time between turns, seconds")
-    parser.add_argument("--servers", default="1,2", help="set-ups to measure: Rasa server counts")
+    parser.add_argument("--servers", default="1,2,4", help="set-ups to measure: Rasa server counts")
     parser.add_argument("--postgres", default=os.environ.get("TEST_POSTGRES_URL",
                                                              "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://localhost:6379/0"))

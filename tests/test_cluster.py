@@ -79,7 +79,8 @@ def cluster(tmp_path_factory):
                "DESK_ADMIN_PASSWORD": "cluster-test-password"}
         running = Cluster(workdir=workdir, database_url=url, servers=2, env_extra=env,
                           lock_store_prefix=f"test{uuid.uuid4().hex[:8]}", console=True,
-                          certificate=self_signed_certificate(workdir)).start()
+                          certificate=self_signed_certificate(workdir),
+                          start_timeout=900).start()  # four TensorFlow start-ups at once on a shared machine
         try:
             yield running
         finally:
@@ -196,11 +197,13 @@ def test_socket_io_long_polling_stays_on_the_server_its_cookie_names(cluster):
     assert browser.cookies["HELPLINE_SERVER"] == pinned
     sid = json.loads(opened.text[opened.text.index("{"):])["sid"]
     polling = {"EIO": "4", "transport": "polling", "sid": sid}
-    for _ in range(3):  # connect to the namespace, then poll: each needs the server holding the session
-        sent = browser.post(f"{cluster.url}/socket.io/", params=polling, data="40", timeout=10)
+    # Connect, ask for a chat session, read the answers: each request needs the server holding the session.
+    for packet, answer in (("40", "40"), ('42["session_request",{}]', '42["session_confirm"')):
+        sent = browser.post(f"{cluster.url}/socket.io/", params=polling, data=packet, timeout=10)
         assert sent.status_code == 200 and sent.headers["X-Upstream"] == pinned
         polled = browser.get(f"{cluster.url}/socket.io/", params=polling, timeout=30)
         assert polled.status_code == 200 and polled.headers["X-Upstream"] == pinned
+        assert answer in polled.text
     # A browser without the cookie is spread round-robin like any new client.
     others = {requests.get(f"{cluster.url}/socket.io/", params={"EIO": "4", "transport": "polling"},
                            timeout=10).headers["X-Upstream"] for _ in range(4)}
