@@ -319,7 +319,7 @@ async def measure(servers: int, options: Options) -> Result:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
     setup = ("1 Rasa + 1 action server, direct" if servers == 1
-             else f"{servers} Rasa + {servers} action servers behind the proxy")
+             else f"{servers} Rasa + {servers} action servers behind HAProxy")
     return Result(setup, options.customers, seconds, turns, problems, retakes, rss, cpu, max(others, 0.0))
 
 

@@ -16,8 +16,8 @@ log lines written while the request is handled (bot/logs.py).
 """
 from __future__ import annotations
 
-from ipaddress import ip_address
-from typing import Iterable, Sequence
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Iterable, Optional, Sequence, Union
 
 from sanic.request import Request
 
@@ -25,14 +25,19 @@ from bot.logs import client_address as logged_client
 from bot.settings import IPNetwork, settings
 
 FORWARDED_FOR = "X-Forwarded-For"
+IPAddress = Union[IPv4Address, IPv6Address]
+
+
+def _parsed(text: str) -> Optional[IPAddress]:
+    try:
+        return ip_address(text)
+    except ValueError:
+        return None
 
 
 def _is_trusted(address: str, trusted: Sequence[IPNetwork]) -> bool:
-    try:
-        parsed = ip_address(address)
-    except ValueError:
-        return False
-    return any(parsed in network for network in trusted)
+    parsed = _parsed(address)
+    return parsed is not None and any(parsed in network for network in trusted)
 
 
 def client_address(peer: str, forwarded_for: Iterable[str], trusted: Sequence[IPNetwork]) -> str:
@@ -42,16 +47,8 @@ def client_address(peer: str, forwarded_for: Iterable[str], trusted: Sequence[IP
     hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
     for hop in reversed(hops):
         if not _is_trusted(hop, trusted):
-            return hop if _is_address(hop) else peer
+            return hop if _parsed(hop) is not None else peer
     return hops[0] if hops else peer
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def of_request(request: Request) -> str:
