@@ -197,13 +197,20 @@ def test_socket_io_long_polling_stays_on_the_server_its_cookie_names(cluster):
     assert browser.cookies["HELPLINE_SERVER"] == pinned
     sid = json.loads(opened.text[opened.text.index("{"):])["sid"]
     polling = {"EIO": "4", "transport": "polling", "sid": sid}
-    # Connect, ask for a chat session, read the answers: each request needs the server holding the session.
-    for packet, answer in (("40", "40"), ('42["session_request",{}]', '42["session_confirm"')):
-        sent = browser.post(f"{cluster.url}/socket.io/", params=polling, data=packet, timeout=10)
+    # Connect, ask for a chat session, ask a question, read each answer: every request needs the
+    # server holding the session.
+    chat = ("40", "40"), ('42["session_request",{}]', '42["session_confirm"'), \
+        ('42["user_uttered",{"message":"手机银行怎么开通"}]', '42["bot_uttered"')
+    for packet, answer in chat:
+        sent = browser.post(f"{cluster.url}/socket.io/", params=polling, data=packet.encode("utf-8"),
+                            headers={"Content-Type": "text/plain;charset=UTF-8"}, timeout=10)
         assert sent.status_code == 200 and sent.headers["X-Upstream"] == pinned
-        polled = browser.get(f"{cluster.url}/socket.io/", params=polling, timeout=30)
-        assert polled.status_code == 200 and polled.headers["X-Upstream"] == pinned
-        assert answer in polled.text
+        received, deadline = "", time.monotonic() + 60
+        while answer not in received:  # a poll returns what is queued: the answer may come a poll later
+            assert time.monotonic() < deadline, f"no {answer} in {received!r}"
+            polled = browser.get(f"{cluster.url}/socket.io/", params=polling, timeout=30)
+            assert polled.status_code == 200 and polled.headers["X-Upstream"] == pinned
+            received += polled.content.decode("utf-8")
     # A browser without the cookie is spread round-robin like any new client.
     others = {requests.get(f"{cluster.url}/socket.io/", params={"EIO": "4", "transport": "polling"},
                            timeout=10).headers["X-Upstream"] for _ in range(4)}
