@@ -97,7 +97,7 @@ bench-nlu: deps
 clean:
 	rm -rf models var build results .pytest_cache
 
-# Two Rasa + two action servers behind bot/ops/proxy.py on PostgreSQL and Redis (docs/cluster.md).
+# Two Rasa + two action servers and the console behind HAProxy on PostgreSQL and Redis (docs/cluster.md).
 .PHONY: run-cluster test-cluster bench-load
 run-cluster: setup
 	scripts/run-cluster
@@ -105,6 +105,6 @@ run-cluster: setup
 test-cluster: setup
 	$(PY) -m pytest -m cluster tests/test_cluster.py
 
-# Simulated customers against 1 Rasa server, then 2 behind the proxy (bench/load.py, docs/benchmarks.md).
+# Simulated customers against 1 Rasa server, then 2 and 4 behind HAProxy (bench/load.py, docs/benchmarks.md).
 bench-load: deps
 	$(PY) -m bench.load $(BENCH_ARGS)

@@ -14,7 +14,7 @@ for locks, rate limits and widget rooms, and the clock pinned to the tests'
 Monday (tomorrow is a working Tuesday, so bookings always find slots):
 
 * 1 server: one Rasa server and one action server, talked to directly;
-* 2 servers: two of each behind `bot.ops.proxy` (bot/ops/cluster.py).
+* 2 or 4 servers: as many of each behind HAProxy (bot/ops/cluster.py).
 
 Reported per set-up: per-turn latency (p50/p95/p99/max), throughput, errors
 (HTTP failures, timeouts, the channel guard's apology, or a reply that is
@@ -26,7 +26,7 @@ per turn, and each process's peak RSS
 a peak; psutil cannot read it on Linux) and CPU seconds, plus how much CPU
 other work on the machine used meanwhile.
 
-    python -m bench.load --customers 50 --minutes 2 --think 3 --servers 1,2
+    python -m bench.load --customers 50 --minutes 2 --think 3 --servers 1,2,4
 """
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session
 
 from bot.bank.debit_day.demo_loans import first_due_after
 from bot.bank.models import Loan
-from bot.ops.cluster import ROOT, Cluster
+from bot.ops.cluster import FAST_CLIENTS, ROOT, Cluster
 
 PINNED_NOW = "2026-09-28T09:30:00+08:00"
 TODAY = date(2026, 9, 28)
@@ -279,8 +279,7 @@ async def measure(servers: int, options: Options) -> Result:
     database_url = f"{options.postgres.rsplit('/', 1)[0]}/{name}"
     admin = create_engine(options.postgres, isolation_level="AUTOCOMMIT")
     with tempfile.TemporaryDirectory(prefix="bench-load-") as workdir:
-        env = {"HELPLINE_NOW": PINNED_NOW, "HELPLINE_DATA_DIR": workdir,
-               "HELPLINE_RATE_PER_MINUTE": "6000", "HELPLINE_RATE_BURST": "1000"}
+        env = {"HELPLINE_NOW": PINNED_NOW, "HELPLINE_DATA_DIR": workdir, **FAST_CLIENTS}
         cluster = Cluster(workdir=Path(workdir), database_url=database_url, servers=servers, proxy=servers > 1,
                           env_extra=env, redis_url=options.redis_url, lock_store_prefix=f"bench{name[-8:]}")
         engine = create_engine(database_url)
@@ -320,7 +319,7 @@ async def measure(servers: int, options: Options) -> Result:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
     setup = ("1 Rasa + 1 action server, direct" if servers == 1
-             else f"{servers} Rasa + {servers} action servers behind the proxy")
+             else f"{servers} Rasa + {servers} action servers behind HAProxy")
     return Result(setup, options.customers, seconds, turns, problems, retakes, rss, cpu, max(others, 0.0))
 
 
@@ -370,7 +369,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--customers", type=int, default=50, help="concurrent customers (at most 98)")
     parser.add_argument("--minutes", type=float, default=2.0, help="measured minutes per set-up")
     parser.add_argument("--think", type=float, default=3.0, help="mean think time between turns, seconds")
-    parser.add_argument("--servers", default="1,2", help="set-ups to measure: Rasa server counts")
+    parser.add_argument("--servers", default="1,2,4", help="set-ups to measure: Rasa server counts")
     parser.add_argument("--postgres", default=os.environ.get("TEST_POSTGRES_URL",
                                                              "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://localhost:6379/0"))

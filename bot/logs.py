@@ -4,10 +4,11 @@ Both servers log through `config/logging.yml` (`--logging-config-file`):
 every record passes `MaskingFilter`, which reduces phone, resident ID and
 card numbers to their last four digits (`bot.bank.masking.mask_text`) in the
 message, its arguments, tracebacks and extra fields, and `JsonFormatter`
-writes it as one JSON object per line: time, level, logger, message and the
-conversation id when one is known. Customers type their numbers into the
-chat, and Rasa's debug log repeats every message, so masking cannot be left
-to each `logger.info` call.
+writes it as one JSON object per line: time, level, logger, message, and
+the conversation id and the client's address (behind HAProxy: the one it
+forwarded, bot/channels/client_address.py) when they are known. Customers
+type their numbers into the chat, and Rasa's debug log repeats every
+message, so masking cannot be left to each `logger.info` call.
 
 Rasa renders its structlog events as a JSON string before handing them to
 the standard logger, with Chinese escaped as `\\uXXXX`; such a message is
@@ -33,6 +34,8 @@ import yaml
 from bot.bank.masking import mask_text
 
 conversation_id: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("conversation_id", default=None)
+# The customer's address (bot/channels/client_address.py), for the request being handled.
+client_address: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("client_address", default=None)
 
 # What every LogRecord has; anything else on a record was passed as `extra`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -99,6 +102,9 @@ class JsonFormatter(logging.Formatter):
         conversation = conversation_id.get()
         if conversation:
             entry["conversation_id"] = mask_text(conversation)
+        client = client_address.get()
+        if client:
+            entry["client"] = client
         extra = {key: value for key, value in vars(record).items() if key not in _STANDARD}
         if extra:
             entry["extra"] = extra

@@ -8,7 +8,11 @@ before it reaches Rasa. A person typing never notices: 8 messages at once,
 then one every 3 seconds, with the defaults.
 
 Settings: `HELPLINE_RATE_PER_MINUTE` (default 20) and `HELPLINE_RATE_BURST`
-(default 8). The buckets live in this process; with `REDIS_URL` they live in
+(default 8). A second set of buckets counts per client address
+(`HELPLINE_ADDRESS_RATE_PER_MINUTE`, 300, and `HELPLINE_ADDRESS_RATE_BURST`,
+60: generous, because many customers can share one NAT address), so a
+script inventing a new sender id for every message is held back too; behind
+HAProxy the address is the one it forwarded (bot/channels/client_address.py). The buckets live in this process; with `REDIS_URL` they live in
 Redis, so every Rasa server behind a load balancer counts the same sender
 together. If Redis cannot be reached, messages are let through: a broken
 limiter must not silence the helpline.
@@ -99,14 +103,22 @@ class RedisBuckets:
             return True
 
 
-def make_limiter() -> RateLimiter:
-    """The limiter the environment asks for."""
+def make_limiter(per_address: bool = False) -> RateLimiter:
+    """The limiter the environment asks for: per sender, or per client address."""
     config = settings()
-    per_minute, burst, url = float(config.rate_per_minute), int(config.rate_burst), config.redis_url
-    return RedisBuckets(url, per_minute, burst) if url else LocalBuckets(per_minute, burst)
+    per_minute, burst = ((config.address_rate_per_minute, config.address_rate_burst) if per_address
+                         else (config.rate_per_minute, config.rate_burst))
+    url = config.redis_url
+    return RedisBuckets(url, float(per_minute), int(burst)) if url else LocalBuckets(float(per_minute), int(burst))
 
 
 @lru_cache(maxsize=1)
 def shared_limiter() -> RateLimiter:
     """One limiter for every channel of this server (one Redis pool)."""
     return make_limiter()
+
+
+@lru_cache(maxsize=1)
+def shared_address_limiter() -> RateLimiter:
+    """One per-address limiter for every channel of this server."""
+    return make_limiter(per_address=True)

@@ -16,11 +16,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Dict, Mapping, Optional
+from typing import Dict, Mapping, Optional, Tuple, Union
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_SECRET = "development-only-secret"
+IPNetwork = Union[IPv4Network, IPv6Network]
 
 
 def _env(name: str, default: str = "", doc: str = ""):
@@ -50,6 +52,13 @@ class Settings:
     # --- channels ---------------------------------------------------------------------------------
     rate_per_minute: str = _env("HELPLINE_RATE_PER_MINUTE", "20", "messages a customer may send per minute")
     rate_burst: str = _env("HELPLINE_RATE_BURST", "8", "messages a customer may send at once")
+    address_rate_per_minute: str = _env("HELPLINE_ADDRESS_RATE_PER_MINUTE", "300",
+                                        "messages one client address may send per minute (many customers "
+                                        "can share one NAT address)")
+    address_rate_burst: str = _env("HELPLINE_ADDRESS_RATE_BURST", "60", "messages one client address may send at once")
+    trusted_proxies_text: str = _env("HELPLINE_TRUSTED_PROXIES", "",
+                                     "comma-separated addresses or networks of the proxies whose X-Forwarded-For "
+                                     "is believed (HAProxy's); empty: none, the peer is the client")
     reply_deadline: str = _env("HELPLINE_REPLY_DEADLINE", "4.5",
                                "seconds before a customer gets an apology instead of silence")
     outbox_poll: str = _env("HELPLINE_OUTBOX_POLL", "0.5", "seconds between outbox deliveries")
@@ -99,6 +108,11 @@ class Settings:
         if self.database_url_text and not self.database_url_text.startswith("sqlite"):
             return self.database_url_text
         return f"sqlite:///{self.data_dir / 'tracker.db'}"
+
+    @property
+    def trusted_proxies(self) -> Tuple[IPNetwork, ...]:
+        return tuple(ip_network(entry.strip(), strict=False) for entry in self.trusted_proxies_text.split(",")
+                     if entry.strip())
 
     @property
     def uses_development_secret(self) -> bool:

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional
 
 import requests
 
-from bot.ops.cluster import free_port, wait_until_up
+from bot.ops.cluster import FAST_CLIENTS, free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -51,11 +51,9 @@ class Stack:
             HELPLINE_DATA_DIR=str(self.workdir),
             RASA_URL=self.rasa_url,
             RASA_TOKEN=self.token,
-            # Tests type faster than any customer; test_ratelimit.py sets its own limits.
-            HELPLINE_RATE_PER_MINUTE="6000",
-            HELPLINE_RATE_BURST="1000",
             HELPLINE_ACTIONS_URL=f"http://127.0.0.1:{self.actions_port}/webhook",
         )
+        env.update(FAST_CLIENTS)  # tests type faster than any customer; test_ratelimit.py sets its own limits
         env.update(self.env_extra)
         return env
 

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from bot.logs import JsonFormatter, MaskingFilter, config_file_from, conversation_id
+from bot.logs import JsonFormatter, MaskingFilter, client_address, config_file_from, conversation_id
 from tests.stack import Stack
 
 PHONE = "13800138000"
@@ -48,13 +48,16 @@ def test_tracebacks_and_extra_fields_are_masked():
     assert line["extra"] == {"request": "GET /x?phone=*******8000"}
 
 
-def test_the_conversation_id_is_added_where_known():
-    assert "conversation_id" not in emit("hello")
-    token = conversation_id.set("wx-openid-42")
+@pytest.mark.parametrize("variable, key, value", [(conversation_id, "conversation_id", "wx-openid-42"),
+                                                  (client_address, "client", "198.51.100.7")],
+                         ids=["conversation id", "client address"])
+def test_the_request_context_is_added_where_known(variable, key, value):
+    assert key not in emit("hello")
+    token = variable.set(value)
     try:
-        assert emit("hello")["conversation_id"] == "wx-openid-42"
+        assert emit("hello")[key] == value
     finally:
-        conversation_id.reset(token)
+        variable.reset(token)
 
 
 def test_a_broken_surrogate_does_not_break_the_line():

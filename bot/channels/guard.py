@@ -4,8 +4,8 @@ When the action server is down or slow, Rasa logs the error and answers
 nothing, and the customer is left looking at a silent chat. `guard` wraps a
 channel's `on_new_message` so that:
 
-* a sender over the rate limit (bot/ratelimit.py) is told, kindly, to slow
-  down, and the message never reaches Rasa;
+* a sender, or a client address, over the rate limit (bot/ratelimit.py) is
+  told, kindly, to slow down, and the message never reaches Rasa;
 * if Rasa answers nothing, fails, or has not answered within `deadline`
   seconds (default 4.5, `HELPLINE_REPLY_DEADLINE`), the customer gets a warm
   apology with the 24-hour hotline, unless an agent has the conversation
@@ -35,7 +35,7 @@ from rasa.shared.core.constants import USER_INTENT_RESTART, USER_INTENT_SESSION_
 
 from bot import metrics
 from bot.logs import conversation_id
-from bot.ratelimit import RateLimiter, shared_limiter
+from bot.ratelimit import RateLimiter, shared_address_limiter, shared_limiter
 from bot.settings import settings
 from bot.wording import text_of
 
@@ -129,9 +129,18 @@ def _keep(task: asyncio.Task) -> None:
     task.add_done_callback(_unfinished.discard)
 
 
+async def _allowed(channel: str, sender: str, address: Optional[str], limiter: Optional[RateLimiter],
+                   address_limiter: Optional[RateLimiter]) -> bool:
+    """A token from the sender's bucket and, when the client's address is known, from the address's."""
+    if not await (limiter or shared_limiter()).allow(f"{channel}:{sender}"):
+        return False
+    return not address or await (address_limiter or shared_address_limiter()).allow(f"address:{address}")
+
+
 async def guard(on_new_message: OnNewMessage, message: UserMessage, *, agent: Any = None,
                 deadline: Optional[float] = None, on_late: Optional[OnLate] = None,
-                limiter: Optional[RateLimiter] = None) -> Verdict:
+                limiter: Optional[RateLimiter] = None, address: Optional[str] = None,
+                address_limiter: Optional[RateLimiter] = None) -> Verdict:
     """Let Rasa handle `message`, making sure the customer hears something.
 
     Everything is said through `message.output_channel` (a collecting
@@ -139,7 +148,8 @@ async def guard(on_new_message: OnNewMessage, message: UserMessage, *, agent: An
     agent (`app.ctx.agent`), used to see whether an agent has the
     conversation; `on_late` receives the messages Rasa produced after the
     apology, once it finishes (for channels that cannot send them later
-    through their output channel themselves).
+    through their output channel themselves); `address` is the client's
+    (bot/channels/client_address.py), counted by the per-address limit.
     """
     channel = message.input_channel or message.output_channel.name()
     output = WatchedOutput(message.output_channel)
@@ -148,7 +158,7 @@ async def guard(on_new_message: OnNewMessage, message: UserMessage, *, agent: An
     token = conversation_id.set(message.sender_id)
     started = time.monotonic()
     try:
-        if not await (limiter or shared_limiter()).allow(f"{channel}:{message.sender_id}"):
+        if not await _allowed(channel, message.sender_id, address, limiter, address_limiter):
             metrics.RATE_LIMITED.labels(channel).inc()
             logger.info("rate limit: message from %s not passed to Rasa", channel)
             await output.send_response(message.sender_id, {"text": SLOW_DOWN})
@@ -176,7 +186,7 @@ async def guard(on_new_message: OnNewMessage, message: UserMessage, *, agent: An
 
 def guarded(on_new_message: OnNewMessage, agent: Any, **options: Any) -> OnNewMessage:
     """`on_new_message` behind `guard`, for a channel's request handler
-    (`options`: `deadline`, `on_late`, as for `guard`)."""
+    (`options`: `deadline`, `on_late`, `address`, as for `guard`)."""
 
     async def handle(message: UserMessage) -> Verdict:
         return await guard(on_new_message, message, agent=agent, **options)

@@ -49,6 +49,7 @@ from sanic.response import HTTPResponse
 from bot.bank.db import transaction
 from bot.bank.messaging import outbox
 from bot.bank.messaging.outbox import OutboxItem
+from bot.channels import client_address
 from bot.channels.delivery import attach_delivery
 from bot.channels.guard import OnNewMessage, Verdict, guard, guarded
 from bot.clock import now
@@ -137,16 +138,17 @@ class CallbackRestInput(RestInput):
         credentials = credentials or {}
         return cls(credentials.get("callback_url") or None, credentials.get("callback_secret") or "")
 
-    def _guarded(self, on_new_message: OnNewMessage, request: Request) -> OnNewMessage:
+    def _guarded(self, on_new_message: OnNewMessage, request: Request, address: str) -> OnNewMessage:
         """`on_new_message` behind the guard, late answers queued for the callback URL."""
         if not self.callback_url:
-            return guarded(on_new_message, request.app.ctx.agent)
+            return guarded(on_new_message, request.app.ctx.agent, address=address)
 
         async def handle(message: UserMessage) -> Verdict:
             async def push_later(messages: List[Dict[str, Any]]) -> None:
                 await asyncio.to_thread(queue_late_answer, message.sender_id, messages)
 
-            return await guard(on_new_message, message, agent=request.app.ctx.agent, on_late=push_later)
+            return await guard(on_new_message, message, agent=request.app.ctx.agent, on_late=push_later,
+                               address=address)
 
         return handle
 
@@ -159,12 +161,13 @@ class CallbackRestInput(RestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            address = client_address.bind(request)
             try:
                 incoming = read_request(request)
             except Refused as refusal:
                 logger.info("REST request refused (%s): %s", refusal.status, refusal)
                 return response.json([{"recipient_id": refusal.sender, "text": refusal.text}], status=refusal.status)
-            handle = self._guarded(on_new_message, request)
+            handle = self._guarded(on_new_message, request, address)
             if bool_arg(request, "stream", default=False):
                 return response.stream(
                     self.stream_response(handle, incoming["text"], incoming["sender"], self.name(),

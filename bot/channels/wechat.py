@@ -32,7 +32,7 @@ from sanic.response import HTTPResponse
 from bot.bank.db import transaction
 from bot.bank.messaging import outbox
 from bot.bank.messaging.outbox import OutboxItem
-from bot.channels import wechat_xml
+from bot.channels import client_address, wechat_xml
 from bot.channels.dedup import RetryStore, make_store
 from bot.channels.delivery import attach_delivery
 from bot.channels.guard import apology_text, guarded
@@ -415,7 +415,8 @@ class WeChatInput(InputChannel):
                 # The guard brings the rate limit, metrics and an apology when Rasa
                 # answers nothing; its deadline is long, because the 5-second rule
                 # (passive reply, else push later) is `_ask_rasa`'s job.
-                handle = guarded(on_new_message, request.app.ctx.agent, deadline=GUARD_DEADLINE)
+                handle = guarded(on_new_message, request.app.ctx.agent, deadline=GUARD_DEADLINE,
+                                 address=client_address.bind(request))
                 return await self._receive(request, handle)
             except Refused as refusal:
                 return self._refuse(request, refusal)
@@ -427,7 +428,8 @@ class WeChatInput(InputChannel):
     def _refuse(self, request: Request, refusal: Refused) -> HTTPResponse:
         """Answer 403/400 with no detail; log why, unless start-up already said (no token)."""
         if self.config.token:
-            logger.warning("WeChat %s from %s refused (%s): %s", request.method, request.ip, refusal.status, refusal)
+            logger.warning("WeChat %s from %s refused (%s): %s", request.method, client_address.of_request(request),
+                           refusal.status, refusal)
         return response.text("refused", status=refusal.status)
 
     def _attach_pusher(self, webhook: Blueprint) -> None:

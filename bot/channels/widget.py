@@ -47,8 +47,10 @@ from sanic.response import HTTPResponse
 from bot.bank.db import transaction
 from bot.bank.messaging import outbox
 from bot.bank.messaging.outbox import OutboxItem
+from bot.channels import client_address
 from bot.channels.delivery import attach_delivery
 from bot.channels.guard import guard
+from bot.logs import client_address as logged_client
 from bot.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -199,13 +201,19 @@ class WidgetInput(SocketIOInput):
             return response.json({"status": "ok"})
 
         @sio.on("connect", namespace=namespace)
-        async def connect(sid: str, _environ: Dict[str, Any], auth: Optional[Dict[str, Any]] = None) -> bool:
-            return self._authorised(auth)
+        async def connect(sid: str, environ: Dict[str, Any], auth: Optional[Dict[str, Any]] = None) -> bool:
+            if not self._authorised(auth):
+                return False
+            # The handshake's request: behind HAProxy, the address it forwarded.
+            await sio.save_session(sid, {"address": client_address.of_request(environ["sanic.request"])},
+                                   namespace=namespace)
+            return True
 
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Optional[Dict[str, Any]] = None) -> None:
             session_id = self._session_id(data)
-            await sio.save_session(sid, {"session_id": session_id}, namespace=namespace)
+            session = await sio.get_session(sid, namespace=namespace)
+            await sio.save_session(sid, {**session, "session_id": session_id}, namespace=namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
             await send_history(sid, session_id)
 
@@ -230,14 +238,16 @@ class WidgetInput(SocketIOInput):
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: str, data: Optional[Dict[str, Any]] = None) -> None:
-            session_id = (await sio.get_session(sid, namespace=namespace)).get("session_id")
+            session = await sio.get_session(sid, namespace=namespace)
+            session_id, address = session.get("session_id"), session.get("address")
+            logged_client.set(address)
             if not session_id:
                 logger.warning("widget socket %s sent a message before session_request; ignored", sid)
                 return
             data = data or {}
             message = UserMessage(str(data.get("message", "")), WidgetOutput(sio, self.bot_message_evt, namespace),
                                   session_id, input_channel=CHANNEL, metadata=self._metadata(data))
-            await guard(on_new_message, message, agent=server["app"].ctx.agent)
+            await guard(on_new_message, message, agent=server["app"].ctx.agent, address=address)
 
         def make_pusher(_app: Sanic) -> WidgetOutput:
             return WidgetOutput(sio, self.bot_message_evt, namespace)

@@ -1,1 +1,1 @@
-"""Running the helpline as a cluster: the reverse proxy and the launcher."""
+"""Running the helpline as a cluster: HAProxy's configuration and the launcher of local processes."""

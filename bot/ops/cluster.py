@@ -4,12 +4,15 @@ Rasa's architecture for more than one server: every Rasa server reads and
 writes conversations in one shared SQL tracker store (PostgreSQL), takes
 the per-conversation lock in Redis (so two servers never handle two
 messages of one customer at once), and calls the action servers through
-one URL. In front, `bot.ops.proxy` spreads clients over the Rasa servers
-and the Rasa servers' action calls over the action servers.
+one URL. In front, HAProxy (bot/ops/haproxy.py, config/haproxy.cfg.j2)
+spreads clients over the Rasa servers, the Rasa servers' action calls over
+the action servers, and serves the staff console; it checks every server's
+health and terminates TLS when given a certificate.
 
-`scripts/run-cluster` runs this module; `tests/test_cluster.py` and
-`bench/load.py` use `Cluster` to start scratch clusters on free ports.
-Process logs go to `<workdir>/<name>.log`.
+This module only starts local processes: `scripts/run-cluster` runs it;
+`tests/test_cluster.py` and `bench/load.py` use `Cluster` to start scratch
+clusters on free ports. Process logs go to `<workdir>/<name>.log`, HAProxy's
+configuration to `<workdir>/haproxy.cfg`.
 """
 from __future__ import annotations
 
@@ -30,9 +33,15 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.ops.haproxy import ProxyLayout, check, numbered, render
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ENDPOINTS = ROOT / "config" / "endpoints-cluster.yml"
+# For tests and benchmarks, whose scripted customers type faster than any
+# person and all come from this machine's address: limits they never reach.
+FAST_CLIENTS = {"HELPLINE_RATE_PER_MINUTE": "6000", "HELPLINE_RATE_BURST": "1000",
+                "HELPLINE_ADDRESS_RATE_PER_MINUTE": "60000", "HELPLINE_ADDRESS_RATE_BURST": "10000"}
 
 
 def free_port() -> int:
@@ -78,10 +87,13 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 600) -> 
 
 @dataclass
 class Cluster:
-    """N action servers and N Rasa servers on one database, behind the proxy.
+    """N action servers and N Rasa servers on one database, behind HAProxy.
 
     With `proxy=False` (one server only) clients and the Rasa server talk to
     the servers directly: the plain single-server set-up, for comparison.
+    With `console=True` the staff console runs too, behind the proxy; with a
+    `certificate` (PEM: chain and key) the proxy also speaks HTTPS on
+    `tls_port`.
     """
 
     workdir: Path
@@ -98,7 +110,13 @@ class Cluster:
     actions_port: int = field(default_factory=free_port)
     rasa_ports: List[int] = field(default_factory=list)
     action_ports: List[int] = field(default_factory=list)
+    stats_port: int = field(default_factory=free_port)
+    console: bool = False
+    console_port: int = field(default_factory=free_port)
+    certificate: Optional[Path] = None
+    tls_port: int = field(default_factory=free_port)
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
+    commands: Dict[str, List[str]] = field(default_factory=dict)
     start_timeout: float = 300
 
     def __post_init__(self) -> None:
@@ -115,9 +133,31 @@ class Cluster:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def tls_url(self) -> str:
+        return f"https://127.0.0.1:{self.tls_port}"
+
+    @property
+    def stats_url(self) -> str:
+        """HAProxy's private status page (`;csv` for a machine)."""
+        return f"http://127.0.0.1:{self.stats_port}/stats"
+
+    @property
     def rasa_upstreams(self) -> List[str]:
         """The Rasa servers as the proxy names them in `X-Upstream`."""
-        return [f"127.0.0.1:{port}" for port in self.rasa_ports]
+        return [name for name, _ in numbered("rasa", self._addresses(self.rasa_ports))]
+
+    @staticmethod
+    def _addresses(ports: Sequence[int]) -> List[str]:
+        return [f"127.0.0.1:{port}" for port in ports]
+
+    def proxy_layout(self) -> ProxyLayout:
+        return ProxyLayout(
+            port=self.port, actions_port=self.actions_port, stats_port=self.stats_port,
+            rasa=numbered("rasa", self._addresses(self.rasa_ports)),
+            actions=numbered("actions", self._addresses(self.action_ports)),
+            console=f"127.0.0.1:{self.console_port}" if self.console else None,
+            tls_port=self.tls_port if self.certificate else None,
+            certificate=str(self.certificate) if self.certificate else None)
 
     def env(self) -> Dict[str, str]:
         redis = urlsplit(self.redis_url)
@@ -130,15 +170,35 @@ class Cluster:
             HELPLINE_ACTIONS_URL=f"http://127.0.0.1:{self.actions_port}/webhook",
             LOCK_STORE_HOST=redis.hostname or "localhost", LOCK_STORE_PORT=str(redis.port or 6379),
             LOCK_STORE_DB=str(self.lock_store_db), LOCK_STORE_PREFIX=self.lock_store_prefix,
+            # HAProxy connects from here; its X-Forwarded-For names the client.
+            HELPLINE_TRUSTED_PROXIES="127.0.0.1" if self.proxy else "",
+            DESK_PORT=str(self.console_port), WIDGET_SERVER_URL=self.url,
         )
         env.update(self.env_extra)
         return env
 
     def _spawn(self, name: str, args: Sequence[str]) -> subprocess.Popen:
-        log = open(self.workdir / f"{name}.log", "wb")
+        log = open(self.workdir / f"{name}.log", "ab")
         process = subprocess.Popen(list(args), cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
         self.processes[name] = process
+        self.commands[name] = list(args)
         return process
+
+    def kill(self, name: str) -> None:
+        """Kill one server at once, as a crash would (SIGKILL)."""
+        process = self.processes[name]
+        process.kill()
+        process.wait(timeout=20)
+
+    def restart(self, name: str) -> subprocess.Popen:
+        """Start a killed server again with the same command line (its log goes on)."""
+        return self._spawn(name, self.commands[name])
+
+    def _start_proxy(self) -> subprocess.Popen:
+        config = self.workdir / "haproxy.cfg"
+        config.write_text(render(self.proxy_layout()), encoding="utf-8")
+        check(config)
+        return self._spawn("haproxy", ["haproxy", "-db", "-f", str(config)])
 
     def _logging(self) -> List[str]:
         return ["--logging-config-file", str(ROOT / "config" / "logging.yml")]
@@ -167,16 +227,15 @@ class Cluster:
         for index, port in enumerate(self.rasa_ports, 1):
             process = self._spawn(f"rasa-{index}", [
                 sys.executable, "-m", "bot.serving", "run", "--enable-api", f"--auth-token={self.token}", "--cors", "*",
-                "--port", str(port), "--model", str(ROOT / "models"),
+                "--interface", "127.0.0.1", "--port", str(port), "--model", str(ROOT / "models"),
                 "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(ENDPOINTS), *self._logging()])
             # `=`: a generated token may start with "-", which argparse would take for an option.
             waits.append((f"http://127.0.0.1:{port}/status?token={self.token}", process))
+        if self.console:
+            waits.append((f"http://127.0.0.1:{self.console_port}/login",
+                          self._spawn("console", [sys.executable, "-m", "bot.desk"])))
         if self.proxy:
-            args = [sys.executable, "-m", "bot.ops.proxy", "--port", str(self.port),
-                    "--actions-port", str(self.actions_port)]
-            args += [f"--rasa=http://127.0.0.1:{port}" for port in self.rasa_ports]
-            args += [f"--action=http://127.0.0.1:{port}" for port in self.action_ports]
-            waits.append((f"{self.url}/status?token={self.token}", self._spawn("proxy", args)))
+            waits.append((f"{self.url}/status?token={self.token}", self._start_proxy()))
         try:
             for url, process in waits:
                 wait_until_up(url, process, self.start_timeout)
@@ -186,7 +245,7 @@ class Cluster:
         return self
 
     def pids(self) -> Dict[str, int]:
-        """Process ids by name (actions-1, rasa-1, proxy, ...)."""
+        """Process ids by name (actions-1, rasa-1, haproxy, ...)."""
         return {name: process.pid for name, process in self.processes.items()}
 
     def stop(self) -> None:
@@ -204,7 +263,7 @@ class Cluster:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """`scripts/run-cluster`: start a cluster and keep it up until Ctrl-C."""
     env = os.environ
-    parser = argparse.ArgumentParser(description="Run N Rasa + N action servers behind the proxy.")
+    parser = argparse.ArgumentParser(description="Run N Rasa + N action servers and the console behind HAProxy.")
     parser.add_argument("--servers", type=int, default=int(env.get("CLUSTER_SERVERS", 2)))
     parser.add_argument("--port", type=int, default=int(env.get("PROXY_PORT", 5005)))
     parser.add_argument("--actions-port", type=int, default=int(env.get("ACTIONS_PROXY_PORT", 5055)))
@@ -216,6 +275,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                                                           "postgresql://postgres@127.0.0.1:5432/helpline"))
     parser.add_argument("--redis-url", default=env.get("REDIS_URL", "redis://localhost:6379/0"))
     parser.add_argument("--lock-store-db", type=int, default=int(env.get("LOCK_STORE_DB", 1)))
+    parser.add_argument("--console-port", type=int, default=int(env.get("DESK_PORT", 8080)),
+                        help="the staff console's own (private) port; public through the proxy")
+    parser.add_argument("--stats-port", type=int, default=int(env.get("PROXY_STATS_PORT", 8404)))
+    parser.add_argument("--certificate", type=Path, default=env.get("TLS_CERTIFICATE") or None,
+                        help="PEM with the certificate chain and key: HTTPS on --tls-port")
+    parser.add_argument("--tls-port", type=int, default=int(env.get("TLS_PORT", 5443)))
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "cluster", help="process logs")
     args = parser.parse_args(argv)
 
@@ -225,13 +290,19 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     cluster = Cluster(workdir=args.workdir, database_url=args.database_url, servers=args.servers,
                       token=env.get("RASA_TOKEN") or secrets.token_urlsafe(24), redis_url=args.redis_url,
                       lock_store_db=args.lock_store_db, port=args.port, actions_port=args.actions_port,
-                      rasa_ports=ports(args.rasa_ports, args.port), action_ports=ports(args.action_ports,
-                                                                                        args.actions_port))
+                      rasa_ports=ports(args.rasa_ports, args.port),
+                      action_ports=ports(args.action_ports, args.actions_port),
+                      console=True, console_port=args.console_port, stats_port=args.stats_port,
+                      certificate=args.certificate, tls_port=args.tls_port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the servers on `kill` too
     try:
         cluster.start()
-        print(f"Proxy:   {cluster.url}/webhooks/rest/webhook -> Rasa on {cluster.rasa_ports}")
+        print(f"HAProxy: {cluster.url}/webhooks/rest/webhook -> Rasa on {cluster.rasa_ports}")
+        if cluster.certificate:
+            print(f"HTTPS:   {cluster.tls_url}/")
+        print(f"Console: {cluster.url}/desk (widget demo: {cluster.url}/)")
         print(f"Actions: http://127.0.0.1:{cluster.actions_port}/webhook -> {cluster.action_ports}")
+        print(f"Health:  {cluster.stats_url}")
         print(f"Logs:    {args.workdir}/*.log   RASA_TOKEN={cluster.token}", flush=True)
         while all(process.poll() is None for process in cluster.processes.values()):
             time.sleep(1)
