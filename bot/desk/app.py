@@ -24,6 +24,7 @@ from bot.desk.pages import (
     auth,
     bookings,
     branches,
+    canned,
     capacity,
     deferrals,
     escalations,
@@ -40,7 +41,7 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
 PAGE_MODULES: Sequence[ModuleType] = (escalations, live_chat, auth, bookings, branches, capacity, deferrals, staff,
-                                      insights, knowledge, widget_demo)
+                                      insights, knowledge, widget_demo, canned)
 
 
 def _setup_templates(app: web.Application) -> None:

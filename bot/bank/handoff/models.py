@@ -1,10 +1,12 @@
-"""Conversations handed from the bot to a person: escalations and their notes."""
+"""Conversations handed from the bot to a person: escalations, their notes, and the
+canned replies agents answer them with."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import relationship
 
 from bot.bank.base import Base, Vocabulary, status_in, vocabulary_column
+from bot.bank.staff.models import MAX_TEAM
 
 
 class Priority(Vocabulary):
@@ -84,3 +86,23 @@ class EscalationNote(Base):
     created_at = Column(DateTime(timezone=True), nullable=False)
 
     escalation = relationship("Escalation", back_populates="notes")
+
+
+class CannedReply(Base):
+    """A reply agents insert with `/shortcut` and edit before sending.
+
+    `team` is the agents' team it is meant for, or "" for every agent; a
+    team's reply with the same shortcut as a global one replaces it for that
+    team. The body may hold placeholders (bot.bank.handoff.canned).
+    """
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (UniqueConstraint("team", "shortcut", name="one_shortcut_per_team"),)
+
+    id = Column(Integer, primary_key=True)
+    shortcut = Column(String(24), nullable=False)
+    title = Column(String(40), nullable=False)
+    body = Column(Text, nullable=False)
+    team = Column(String(MAX_TEAM), nullable=False, default="")
+    updated_by = Column(String(64), nullable=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False)
