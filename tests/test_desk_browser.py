@@ -62,7 +62,16 @@ class Served:
 
 
 @pytest.fixture
-def console(bank_db, monkeypatch):
+def fake_rasa() -> FakeRasa:
+    """The conversation's tracker as the console reads it; a test may add messages."""
+    rasa = FakeRasa()
+    rasa.say(CONVERSATION, "user", f"我的卡被盗刷了，手机{PHONE}", 1790000000.0)
+    rasa.say(CONVERSATION, "user", "还在吗？能快点吗", 1790000010.0)
+    return rasa
+
+
+@pytest.fixture
+def console(bank_db, monkeypatch, fake_rasa):
     """The console's address, with agent 李敏 and one waiting escalation (a stolen card)."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium). "
@@ -71,12 +80,9 @@ def console(bank_db, monkeypatch):
     with transaction() as session:
         create_staff(session, username="agent", display_name="李敏", role="agent", password=PASSWORD, when=NOW)
     serve(handoff.open_escalation, CONVERSATION, "widget", "lost_card", STOLEN)
-    rasa = FakeRasa()
-    rasa.say(CONVERSATION, "user", f"我的卡被盗刷了，手机{PHONE}", 1790000000.0)
-    rasa.say(CONVERSATION, "user", "还在吗？能快点吗", 1790000010.0)
     served = Served()
     try:
-        monkeypatch.setenv("RASA_URL", served.serve(rasa.app()))
+        monkeypatch.setenv("RASA_URL", served.serve(fake_rasa.app()))
         yield served.serve(create_app())
     finally:
         served.stop()

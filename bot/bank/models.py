@@ -23,7 +23,7 @@ from bot.bank.debit_day.models import (
 )
 from bot.bank.handoff.models import CannedReply, Escalation, EscalationNote, EscalationStatus, Priority
 from bot.bank.hours.models import Branch, HoursException, Notice, WeeklyHours
-from bot.bank.knowledge.models import KnowledgeRevision, KnowledgeTopic, RevisionState
+from bot.bank.knowledge.models import KnowledgeRevision, KnowledgeTopic, RevisionState, SuggestionUse
 from bot.bank.messaging.models import Outbox, WeChatDedup
 from bot.bank.staff.models import Staff, StaffRole
 
@@ -33,5 +33,6 @@ __all__ = [
     "Escalation", "EscalationNote", "EscalationStatus", "HoursException", "KnowledgeRevision", "KnowledgeTopic",
     "Loan", "LoanStatus",
     "Notice", "OneTimeCode", "Outbox", "Priority", "RequestStatus", "RevisionState", "Slot", "Staff", "StaffRole",
+    "SuggestionUse",
     "WeChatDedup", "WeeklyHours",
 ]

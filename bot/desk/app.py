@@ -31,6 +31,7 @@ from bot.desk.pages import (
     insights,
     knowledge,
     staff,
+    suggestions,
     widget_demo,
 )
 from bot.desk.render import errors_middleware
@@ -41,7 +42,7 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
 PAGE_MODULES: Sequence[ModuleType] = (escalations, live_chat, auth, bookings, branches, capacity, deferrals, staff,
-                                      insights, knowledge, widget_demo, canned)
+                                      insights, knowledge, widget_demo, canned, suggestions)
 
 
 def _setup_templates(app: web.Application) -> None:
