@@ -26,6 +26,7 @@ from bot.desk.pages import (
     branches,
     canned,
     capacity,
+    case_search,
     deferrals,
     escalations,
     insights,
@@ -42,7 +43,8 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
 PAGE_MODULES: Sequence[ModuleType] = (escalations, live_chat, auth, bookings, branches, capacity, deferrals, staff,
-                                      insights, knowledge, widget_demo, canned, suggestions)
+                                      insights, knowledge, widget_demo, canned, suggestions,
+                                      case_search)
 
 
 def _setup_templates(app: web.Application) -> None:

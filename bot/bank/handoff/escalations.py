@@ -210,9 +210,20 @@ def _open_for(session: Session, conversation_id: str) -> Optional[Escalation]:
 def _new_escalation(conversation_id: str, channel: str, reason: str, transcript: Sequence[Dict[str, str]],
                     customer_id: Optional[int], status: EscalationStatus, at: datetime) -> Escalation:
     masked = masked_transcript(transcript)
-    return Escalation(reference=references.new_reference("RG"), conversation_id=conversation_id, channel=channel,
-                      customer_id=customer_id, reason=reason, priority=REASONS[reason].priority, status=status,
-                      summary=_summary(masked), transcript=masked, created_at=at)
+    escalation = Escalation(reference=references.new_reference("RG"), conversation_id=conversation_id,
+                            channel=channel, customer_id=customer_id, reason=reason,
+                            priority=REASONS[reason].priority, status=status, summary=_summary(masked),
+                            transcript=masked, created_at=at, search_text="")
+    for line in masked:
+        remember(escalation, line.get("text") or "")
+    return escalation
+
+
+def remember(escalation: Escalation, text: str) -> None:
+    """Make `text` (masked here) findable by the case search."""
+    text = mask_text(text or "").strip()
+    if text:
+        escalation.search_text = f"{escalation.search_text}\n{text}" if escalation.search_text else text
 
 
 def open_escalation(session: Session, conversation_id: str, channel: str, reason: str,
@@ -255,7 +266,8 @@ def ticket_for(session: Session, conversation_id: str, *, at: datetime) -> Optio
 
 # --- the agent's side -------------------------------------------------------------------------------
 
-def _entry(escalation: Escalation, at: datetime) -> QueueEntry:
+def queue_entry(escalation: Escalation, at: datetime) -> QueueEntry:
+    """A case as the queue, the case page and the search show it."""
     waited = max(int((at - local(escalation.created_at)).total_seconds() // 60), 0)
     assignee = escalation.assignee.display_name if escalation.assignee else None
     return QueueEntry(escalation.id, escalation.reference, escalation.channel, escalation.reason,
@@ -270,14 +282,14 @@ def queue(session: Session, statuses: Sequence[EscalationStatus] = (WAITING, WIT
     """Open work, most urgent first, then longest waiting."""
     rows = session.execute(select(Escalation).where(Escalation.status.in_(statuses))).scalars().all()
     ordered = sorted(rows, key=lambda row: (Priority(row.priority).rank, row.created_at, row.id))
-    return [_entry(row, at) for row in ordered]
+    return [queue_entry(row, at) for row in ordered]
 
 
 def detail(session: Session, escalation_id: int, *, at: datetime) -> Detail:
     escalation = _get(session, escalation_id)
     notes = [{"author": note.author, "text": note.text, "at": note.created_at.isoformat()}
              for note in escalation.notes]
-    return Detail(_entry(escalation, at), escalation.conversation_id, list(escalation.transcript or []),
+    return Detail(queue_entry(escalation, at), escalation.conversation_id, list(escalation.transcript or []),
                   notes, escalation.close_note)
 
 
@@ -308,6 +320,7 @@ def _tell(session: Session, escalation: Escalation, kind: str, messages: List[di
 
 def _note(session: Session, escalation: Escalation, author: str, text: str, at: datetime) -> None:
     session.add(EscalationNote(escalation_id=escalation.id, author=author, text=text, created_at=at))
+    remember(escalation, text)
 
 
 def claim(session: Session, escalation_id: int, staff_id: int, *, at: datetime) -> None:
@@ -357,6 +370,7 @@ def reply(session: Session, escalation_id: int, staff_id: int, text: str, *, at:
     text = _clean(text)
     escalation, staff = _own_case(session, escalation_id, staff_id)
     escalation.first_reply_at = escalation.first_reply_at or at
+    remember(escalation, text)
     _tell(session, escalation, "agent_message", [{"text": text, "metadata": {"agent": agent_title(staff)}}], at)
 
 
@@ -392,6 +406,7 @@ def close(session: Session, escalation_id: int, staff_id: int, note: str = "", *
     escalation, staff = _own_case(session, escalation_id, staff_id)
     escalation.status, escalation.resolved_at = RESOLVED, at
     escalation.close_note = note.strip() or None
+    remember(escalation, note)
     messages = [{"custom": {"handoff": "left", "agent": agent_title(staff)}}, {"text": closing_text()}]
     if surveys.ask(session, escalation.conversation_id, escalation.channel, escalation.customer_id,
                    escalation.id, at=at):

@@ -37,7 +37,9 @@ class Escalation(Base):
     `transcript` is a masked copy of the conversation up to the hand-off
     (phones, ID and card numbers keep only their last 4 digits); what follows
     is read live from the tracker store. `callback_phone` is the one place a
-    full number is kept, because an agent has to dial it.
+    full number is kept, because an agent has to dial it. `search_text` holds
+    what staff can search for, masked: that transcript, the agent's replies,
+    the notes and the closing note.
     """
 
     __tablename__ = "escalations"
@@ -46,6 +48,9 @@ class Escalation(Base):
               sqlite_where=status_in("status", OPEN_ESCALATION_STATUSES),
               postgresql_where=status_in("status", OPEN_ESCALATION_STATUSES)),
         Index("escalation_queue", "status", "priority", "created_at"),
+        # Words anywhere in it (case search): trigrams on PostgreSQL, which work for Chinese.
+        Index("escalation_search_text", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}),
     )
 
     id = Column(Integer, primary_key=True)
@@ -60,6 +65,7 @@ class Escalation(Base):
     assignee_id = Column(Integer, ForeignKey("staff.id"))
     summary = Column(Text, nullable=False, default="")
     transcript = Column(JSON, nullable=False, default=list)
+    search_text = Column(Text, nullable=False, default="")
     callback_phone = Column(String(20))
     callback_window = Column(String(64))
     callback_reached_at = Column(DateTime(timezone=True))
