@@ -15,7 +15,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import buttons
+from actions.common import TOPIC_SLOT, buttons
 from actions.identity import channel_of, customer_id_for
 from actions.resilience import database_guarded
 from bot.bank.db import transaction
@@ -78,7 +78,8 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventTy
             ticket = None
         else:
             ticket = handoff.open_escalation(session, tracker.sender_id, channel_of(tracker), reason,
-                                             transcript_of(tracker), customer_id, at=at)
+                                             transcript_of(tracker), customer_id, at=at,
+                                             topic=tracker.get_slot(TOPIC_SLOT))
     if ticket is None:
         dispatcher.utter_message(response="utter_no_agent_offer_callback")
         return [SlotSet("handoff_reason", reason), FollowupAction("callback_form")]
@@ -156,7 +157,8 @@ class ActionRequestCallback(Action):
         customer_id = customer_id_for(tracker)
         with transaction() as session:
             ticket = handoff.request_callback(session, tracker.sender_id, channel_of(tracker), reason, phone,
-                                              window, transcript_of(tracker), customer_id, at=now())
+                                              window, transcript_of(tracker), customer_id, at=now(),
+                                              topic=tracker.get_slot(TOPIC_SLOT))
         dispatcher.utter_message(text=callback_words(ticket.reference, phone, window))
         return [SlotSet(slot, None) for slot in CALLBACK_SLOTS]
 

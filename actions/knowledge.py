@@ -14,12 +14,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.common import TOPIC_SLOT
 from actions.resilience import database_guarded
 from bot.bank.knowledge.topics import Article, fill
 from bot.knowledge import live
 from bot.knowledge.routing import accept_threshold
-
-TOPIC_SLOT = "knowledge_topic"
 
 live.warm_up()   # the action server imports this module when it starts
 

@@ -27,6 +27,7 @@ from bot.desk.pages import (
     canned,
     capacity,
     case_search,
+    case_tags,
     deferrals,
     escalations,
     insights,
@@ -44,7 +45,7 @@ STATIC = HERE / "static"
 
 PAGE_MODULES: Sequence[ModuleType] = (escalations, live_chat, auth, bookings, branches, capacity, deferrals, staff,
                                       insights, knowledge, widget_demo, canned, suggestions,
-                                      case_search)
+                                      case_search, case_tags)
 
 
 def _setup_templates(app: web.Application) -> None:

@@ -208,12 +208,13 @@ def _open_for(session: Session, conversation_id: str) -> Optional[Escalation]:
 
 
 def _new_escalation(conversation_id: str, channel: str, reason: str, transcript: Sequence[Dict[str, str]],
-                    customer_id: Optional[int], status: EscalationStatus, at: datetime) -> Escalation:
+                    customer_id: Optional[int], status: EscalationStatus, at: datetime,
+                    topic: Optional[str] = None) -> Escalation:
     masked = masked_transcript(transcript)
     escalation = Escalation(reference=references.new_reference("RG"), conversation_id=conversation_id,
                             channel=channel, customer_id=customer_id, reason=reason,
                             priority=REASONS[reason].priority, status=status, summary=_summary(masked),
-                            transcript=masked, created_at=at, search_text="")
+                            transcript=masked, created_at=at, search_text="", topic=topic or None)
     for line in masked:
         remember(escalation, line.get("text") or "")
     return escalation
@@ -228,16 +229,18 @@ def remember(escalation: Escalation, text: str) -> None:
 
 def open_escalation(session: Session, conversation_id: str, channel: str, reason: str,
                     transcript: Sequence[Dict[str, str]], customer_id: Optional[int] = None, *,
-                    at: datetime) -> Ticket:
+                    at: datetime, topic: Optional[str] = None) -> Ticket:
     """Queue the conversation for an agent; the same conversation gets its existing ticket,
-    raised to the new reason's priority when that is more urgent."""
+    raised to the new reason's priority when that is more urgent. `topic` is the
+    knowledge-base topic the customer last asked about, if any."""
     if reason not in REASONS:
         raise ValueError(f"unknown escalation reason {reason!r}")
     existing = _open_for(session, conversation_id)
     if existing is None:
         try:
             with session.begin_nested():
-                existing = _new_escalation(conversation_id, channel, reason, transcript, customer_id, WAITING, at)
+                existing = _new_escalation(conversation_id, channel, reason, transcript, customer_id, WAITING, at,
+                                           topic)
                 session.add(existing)
         except IntegrityError:  # the same hand-off arrived twice at once: the other one won
             existing = _open_for(session, conversation_id)
@@ -249,9 +252,9 @@ def open_escalation(session: Session, conversation_id: str, channel: str, reason
 
 def request_callback(session: Session, conversation_id: str, channel: str, reason: str, phone: str, window: str,
                      transcript: Sequence[Dict[str, str]], customer_id: Optional[int] = None, *,
-                     at: datetime) -> Ticket:
+                     at: datetime, topic: Optional[str] = None) -> Ticket:
     """Record that the customer wants a call back (no agent online, or out of hours)."""
-    escalation = _new_escalation(conversation_id, channel, reason, transcript, customer_id, CALLBACK, at)
+    escalation = _new_escalation(conversation_id, channel, reason, transcript, customer_id, CALLBACK, at, topic)
     escalation.callback_phone, escalation.callback_window = phone, window
     session.add(escalation)
     session.flush()

@@ -66,6 +66,9 @@ class Escalation(Base):
     summary = Column(Text, nullable=False, default="")
     transcript = Column(JSON, nullable=False, default=list)
     search_text = Column(Text, nullable=False, default="")
+    # The knowledge-base topic the customer last asked about (the bot's
+    # `knowledge_topic` slot at hand-off): the tag the console suggests.
+    topic = Column(String(48))
     callback_phone = Column(String(20))
     callback_window = Column(String(64))
     callback_reached_at = Column(DateTime(timezone=True))
@@ -78,6 +81,7 @@ class Escalation(Base):
     assignee = relationship("Staff")
     notes = relationship("EscalationNote", cascade="all, delete-orphan", order_by="EscalationNote.id",
                          back_populates="escalation")
+    tags = relationship("EscalationTag", cascade="all, delete-orphan", order_by="EscalationTag.tag")
 
 
 class EscalationNote(Base):
@@ -112,3 +116,16 @@ class CannedReply(Base):
     team = Column(String(MAX_TEAM), nullable=False, default="")
     updated_by = Column(String(64), nullable=False)
     updated_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class EscalationTag(Base):
+    """A label staff put on a case (e.g. 提前还款), for finding and counting cases by topic."""
+
+    __tablename__ = "escalation_tags"
+    __table_args__ = (UniqueConstraint("escalation_id", "tag", name="one_tag_per_case"),)
+
+    id = Column(Integer, primary_key=True)
+    escalation_id = Column(Integer, ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False, index=True)
+    tag = Column(String(24), nullable=False, index=True)
+    added_by = Column(String(64), nullable=False)
+    added_at = Column(DateTime(timezone=True), nullable=False)

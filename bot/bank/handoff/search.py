@@ -1,4 +1,4 @@
-"""Finding past and present cases: by reference, phone digits, dates, reason, priority, agent and words.
+"""Finding past and present cases: by reference, phone digits, dates, reason, priority, agent, tag and words.
 
 Phone numbers are searched only by their last four digits, the part staff
 see everywhere else (138****8000): a search box must not become a way to
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from bot.bank.customers.models import Customer
 from bot.bank.handoff.escalations import REASONS, QueueEntry, queue_entry
-from bot.bank.handoff.models import Escalation, Priority
+from bot.bank.handoff.models import Escalation, EscalationTag, Priority
 from bot.bank.refusals import Refusal
 from bot.clock import SHANGHAI
 
@@ -46,11 +46,12 @@ class CaseQuery:
     priority: str = ""
     agent_id: Optional[int] = None
     words: str = ""
+    tag: str = ""
 
     @property
     def empty(self) -> bool:
         return not any((self.reference, self.phone_digits, self.since, self.until, self.reason, self.priority,
-                        self.agent_id, self.words))
+                        self.agent_id, self.words, self.tag))
 
 
 def _escape(text: str) -> str:
@@ -101,6 +102,8 @@ def search(session: Session, query: CaseQuery, *, at: datetime, limit: int = LIM
         statement = statement.where(Escalation.priority == query.priority)
     if query.agent_id is not None:
         statement = statement.where(Escalation.assignee_id == query.agent_id)
+    if query.tag.strip():
+        statement = statement.where(Escalation.tags.any(EscalationTag.tag == query.tag.strip()))
     if query.words.strip():
         statement = statement.where(_contains(Escalation.search_text, query.words.strip()))
     rows = session.execute(statement.order_by(Escalation.created_at.desc(), Escalation.id.desc())

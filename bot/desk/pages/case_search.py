@@ -21,7 +21,7 @@ from bot.desk.pages.escalations import PRIORITY_LABELS, VIEW, entry_view, on_dut
 from bot.desk.render import page
 
 routes = web.RouteTableDef()
-FIELDS = ("reference", "phone", "since", "until", "reason", "priority", "agent", "words")
+FIELDS = ("reference", "phone", "since", "until", "reason", "priority", "agent", "tag", "words")
 
 
 def case_query(data: Mapping[str, Any]) -> CaseQuery:
@@ -31,7 +31,7 @@ def case_query(data: Mapping[str, Any]) -> CaseQuery:
                      since=optional_day(text(data, "since"), "开始日期"),
                      until=optional_day(text(data, "until"), "结束日期"),
                      reason=text(data, "reason"), priority=text(data, "priority"), agent_id=agent_id,
-                     words=text(data, "words"))
+                     words=text(data, "words"), tag=text(data, "tag"))
 
 
 async def _found(request: web.Request) -> Dict[str, Any]:
