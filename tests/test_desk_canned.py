@@ -10,7 +10,10 @@ from bot.bank.models import CannedReply, Customer
 from bot.bank.staff.accounts import create_staff
 from tests.bankdb import serve
 from tests.test_desk import NOW, PASSWORD, post_form, post_json
-from tests.test_desk_escalations import STOLEN, desk, escalate, rasa  # noqa: F401 - fixtures
+from tests import test_desk_escalations as escalation_tests
+from tests.test_desk_escalations import STOLEN, escalate
+
+desk, rasa = escalation_tests.desk, escalation_tests.rasa   # fixtures
 
 HOTLINE_REPLY = {"shortcut": "/Hotline", "title": "客服热线", "team": "",
                  "body": "{客户姓名}您好，急事可随时拨打24小时热线 {热线}，有专人接听。"}

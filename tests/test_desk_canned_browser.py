@@ -10,8 +10,11 @@ from playwright.sync_api import expect
 
 from bot.bank.handoff import canned
 from tests.bankdb import serve
-from tests.test_desk_browser import CONVERSATION, chromium_page, claim_stolen_card_case, console, screenshot, sign_in  # noqa: F401
+from tests import test_desk_browser as browser_tests
+from tests.test_desk_browser import CONVERSATION, chromium_page, claim_stolen_card_case, screenshot, sign_in
 from tests.test_desk_escalations import outbox
+
+console, fake_rasa = browser_tests.console, browser_tests.fake_rasa   # fixtures
 
 pytestmark = pytest.mark.browser
 

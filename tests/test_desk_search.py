@@ -12,7 +12,10 @@ from bot.bank.models import Customer
 from bot.bank.seed import seed
 from tests.bankdb import postgres_available, scratch_postgres, serve
 from tests.test_desk import NOW, post_form, post_json
-from tests.test_desk_escalations import PHONE, STOLEN, callback, desk, escalate, rasa, staff_id  # noqa: F401 - fixtures
+from tests import test_desk_escalations as escalation_tests
+from tests.test_desk_escalations import PHONE, STOLEN, callback, escalate, staff_id
+
+desk, rasa = escalation_tests.desk, escalation_tests.rasa   # fixtures
 
 TWO_DAYS = 2 * 24 * 60
 

@@ -7,8 +7,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_desk_browser import chromium_page, console, fake_rasa, screenshot, sign_in  # noqa: F401 - fixtures
+from tests import test_desk_browser as browser_tests
+from tests.test_desk_browser import chromium_page, screenshot, sign_in
 from tests.test_desk_escalations import PHONE
+
+console, fake_rasa = browser_tests.console, browser_tests.fake_rasa   # fixtures
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,10 @@ from bot.bank.knowledge import topics
 from bot.bank.models import SuggestionUse
 from bot.knowledge import live
 from tests.test_desk import NOW, post_form, post_json
-from tests.test_desk_escalations import desk, escalate, rasa  # noqa: F401 - fixtures
+from tests import test_desk_escalations as escalation_tests
+from tests.test_desk_escalations import escalate
+
+desk, rasa = escalation_tests.desk, escalation_tests.rasa   # fixtures
 
 # A small published knowledge base keeps the matcher's training short.
 KEPT = ("early_repayment", "credit_report", "frozen_account")

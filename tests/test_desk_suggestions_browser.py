@@ -11,17 +11,12 @@ from sqlalchemy import select
 
 from bot.bank.db import transaction
 from bot.bank.models import SuggestionUse
-from tests.test_desk_browser import (  # noqa: F401 - fixtures
-    CONVERSATION,
-    chromium_page,
-    claim_stolen_card_case,
-    console,
-    fake_rasa,
-    screenshot,
-    sign_in,
-)
+from tests import test_desk_browser as browser_tests
+from tests.test_desk_browser import CONVERSATION, chromium_page, claim_stolen_card_case, screenshot, sign_in
 from tests.test_desk_escalations import outbox
 from tests.test_desk_suggestions import keep_published
+
+console, fake_rasa = browser_tests.console, browser_tests.fake_rasa   # fixtures
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,10 @@ from bot.bank.handoff import escalations as handoff
 from bot.bank.models import EscalationTag
 from tests.bankdb import serve
 from tests.test_desk import post_form, post_json
-from tests.test_desk_escalations import STOLEN, desk, escalate, rasa  # noqa: F401 - fixtures
+from tests import test_desk_escalations as escalation_tests
+from tests.test_desk_escalations import STOLEN, escalate
+
+desk, rasa = escalation_tests.desk, escalation_tests.rasa   # fixtures
 
 
 def asked_about(conversation: str, topic: str) -> int:

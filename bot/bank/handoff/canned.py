@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.bank.customers.models import Customer
+from bot.bank.handoff.escalations import get_escalation
 from bot.bank.handoff.models import CannedReply, Escalation
 from bot.bank.masking import mask_name
 from bot.bank.profile import load_profile
@@ -135,9 +136,7 @@ def _values(session: Session, escalation: Escalation) -> Dict[str, str]:
 def for_case(session: Session, escalation_id: int, staff_id: int) -> List[Filled]:
     """The replies this agent may insert on this case, filled in for its customer:
     the global ones and their team's, a team's replacing a global one of the same shortcut."""
-    escalation = session.get(Escalation, escalation_id)
-    if escalation is None:
-        raise Refusal("not_found", "没有找到这条人工接待记录，可能链接有误。请回到队列查看。")
+    escalation = get_escalation(session, escalation_id)
     staff = session.get(Staff, staff_id)
     team = (staff.team or "") if staff is not None else ""
     rows = session.execute(select(CannedReply).where(or_(CannedReply.team == "", CannedReply.team == team))

@@ -289,14 +289,14 @@ def queue(session: Session, statuses: Sequence[EscalationStatus] = (WAITING, WIT
 
 
 def detail(session: Session, escalation_id: int, *, at: datetime) -> Detail:
-    escalation = _get(session, escalation_id)
+    escalation = get_escalation(session, escalation_id)
     notes = [{"author": note.author, "text": note.text, "at": note.created_at.isoformat()}
              for note in escalation.notes]
     return Detail(queue_entry(escalation, at), escalation.conversation_id, list(escalation.transcript or []),
                   notes, escalation.close_note)
 
 
-def _get(session: Session, escalation_id: int) -> Escalation:
+def get_escalation(session: Session, escalation_id: int) -> Escalation:
     escalation = session.get(Escalation, escalation_id)
     if escalation is None:
         raise Refusal("not_found", "没有找到这条人工接待记录，可能链接有误。请回到队列查看。")
@@ -328,7 +328,7 @@ def _note(session: Session, escalation: Escalation, author: str, text: str, at: 
 
 def claim(session: Session, escalation_id: int, staff_id: int, *, at: datetime) -> None:
     """Take a waiting case (an agent re-claiming their own case is a no-op)."""
-    escalation, staff = _get(session, escalation_id), _staff(session, staff_id)
+    escalation, staff = get_escalation(session, escalation_id), _staff(session, staff_id)
     if escalation.status == WITH_AGENT and escalation.assignee_id == staff.id:
         return
     if escalation.status != WAITING:
@@ -351,7 +351,7 @@ def _not_yours() -> Refusal:
 
 
 def _own_case(session: Session, escalation_id: int, staff_id: int) -> tuple[Escalation, Staff]:
-    escalation, staff = _get(session, escalation_id), _staff(session, staff_id)
+    escalation, staff = get_escalation(session, escalation_id), _staff(session, staff_id)
     if escalation.status != WITH_AGENT:
         raise _closed() if escalation.status in (RESOLVED, CALLBACK) else _not_yours()
     if escalation.assignee_id != staff.id:
@@ -380,7 +380,7 @@ def reply(session: Session, escalation_id: int, staff_id: int, text: str, *, at:
 def add_note(session: Session, escalation_id: int, staff_id: int, text: str, *, at: datetime) -> None:
     """An internal note: staff only, never sent to the customer."""
     text = _clean(text)
-    escalation = _get(session, escalation_id)
+    escalation = get_escalation(session, escalation_id)
     _note(session, escalation, session.get(Staff, staff_id).display_name, text, at)
 
 
@@ -420,7 +420,7 @@ def close(session: Session, escalation_id: int, staff_id: int, note: str = "", *
 def finish_callback(session: Session, escalation_id: int, staff_id: int, reached: bool, note: str = "", *,
                     at: datetime) -> None:
     """Record the outcome of a callback; unreached ones stay visible to try again later."""
-    escalation, staff = _get(session, escalation_id), _staff(session, staff_id)
+    escalation, staff = get_escalation(session, escalation_id), _staff(session, staff_id)
     if escalation.status != CALLBACK:
         raise Refusal("not_callback", "这条记录不是待回电的请求，不能登记回电结果。")
     outcome = "已回电，联系上客户" if reached else "已回电，未接通"

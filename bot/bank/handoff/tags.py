@@ -15,7 +15,8 @@ from typing import List, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.bank.handoff.models import Escalation, EscalationTag
+from bot.bank.handoff.escalations import get_escalation
+from bot.bank.handoff.models import EscalationTag
 from bot.bank.knowledge.models import KnowledgeRevision, KnowledgeTopic
 from bot.bank.refusals import Refusal
 from bot.bank.staff.models import Staff
@@ -27,13 +28,6 @@ MAX_TAG = 24
 class CaseTags:
     tags: List[str]
     suggested: Optional[str]     # the knowledge-base topic's title, when not yet a tag
-
-
-def _case(session: Session, escalation_id: int) -> Escalation:
-    escalation = session.get(Escalation, escalation_id)
-    if escalation is None:
-        raise Refusal("not_found", "没有找到这条人工接待记录，可能链接有误。请回到队列查看。")
-    return escalation
 
 
 def clean_tag(tag: str) -> str:
@@ -54,7 +48,7 @@ def topic_title(session: Session, key: Optional[str]) -> Optional[str]:
 
 
 def case_tags(session: Session, escalation_id: int) -> CaseTags:
-    escalation = _case(session, escalation_id)
+    escalation = get_escalation(session, escalation_id)
     tags = [row.tag for row in escalation.tags]
     suggested = topic_title(session, escalation.topic)
     return CaseTags(tags, suggested if suggested not in tags else None)
@@ -62,7 +56,7 @@ def case_tags(session: Session, escalation_id: int) -> CaseTags:
 
 def add_tag(session: Session, escalation_id: int, staff_id: int, tag: str, *, at: datetime) -> CaseTags:
     """Label the case (a tag it has already is left as it is)."""
-    escalation, tag = _case(session, escalation_id), clean_tag(tag)
+    escalation, tag = get_escalation(session, escalation_id), clean_tag(tag)
     if tag not in {row.tag for row in escalation.tags}:
         escalation.tags.append(EscalationTag(tag=tag, added_by=session.get(Staff, staff_id).display_name,
                                              added_at=at))
@@ -71,7 +65,7 @@ def add_tag(session: Session, escalation_id: int, staff_id: int, tag: str, *, at
 
 
 def remove_tag(session: Session, escalation_id: int, tag: str) -> CaseTags:
-    escalation = _case(session, escalation_id)
+    escalation = get_escalation(session, escalation_id)
     for row in list(escalation.tags):
         if row.tag == tag:
             escalation.tags.remove(row)
