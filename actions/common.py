@@ -1,4 +1,4 @@
-"""Small helpers every action shares: entity values from the latest message, and buttons."""
+"""Small helpers every action shares: entity values from the latest message, buttons, shared slot names."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -7,6 +7,9 @@ from typing import Any, Iterable, List, Optional
 from rasa_sdk import Tracker
 
 from bot.clock import SHANGHAI
+
+# The knowledge-base topic the bot last answered with (set by action_answer_question).
+TOPIC_SLOT = "knowledge_topic"
 
 def latest_entity(tracker: Tracker, name: str) -> Optional[Any]:
     """The first value of an entity in the customer's latest message."""

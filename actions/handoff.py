@@ -15,7 +15,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import buttons
+from actions.common import TOPIC_SLOT, buttons
 from actions.identity import channel_of, customer_id_for
 from actions.resilience import database_guarded
 from bot.bank.db import transaction
@@ -78,7 +78,8 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventTy
             ticket = None
         else:
             ticket = handoff.open_escalation(session, tracker.sender_id, channel_of(tracker), reason,
-                                             transcript_of(tracker), customer_id, at=at)
+                                             transcript_of(tracker), customer_id, at=at,
+                                             topic=tracker.get_slot(TOPIC_SLOT))
     # The reason is read once: a later bare "转人工" must not inherit today's hardship.
     forget = [SlotSet("hardship", None)] if tracker.get_slot("hardship") else []
     if ticket is None:
@@ -162,7 +163,8 @@ class ActionRequestCallback(Action):
         customer_id = customer_id_for(tracker)
         with transaction() as session:
             ticket = handoff.request_callback(session, tracker.sender_id, channel_of(tracker), reason, phone,
-                                              window, transcript_of(tracker), customer_id, at=now())
+                                              window, transcript_of(tracker), customer_id, at=now(),
+                                              topic=tracker.get_slot(TOPIC_SLOT))
         dispatcher.utter_message(
             response="utter_callback_booked_distress" if reason == "distress" else "utter_callback_booked",
             reference=ticket.reference, window=window, phone=mask_phone(phone or ""))

@@ -14,21 +14,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.common import TOPIC_SLOT
 from actions.resilience import database_guarded
-from bot.bank.knowledge.topics import Article
-from bot.bank.profile import load_profile
+from bot.bank.knowledge.topics import Article, fill
 from bot.knowledge import live
 from bot.knowledge.routing import accept_threshold
 
-TOPIC_SLOT = "knowledge_topic"
-
 live.warm_up()   # the action server imports this module when it starts
-
-
-def fill(answer: str) -> str:
-    """The answer with the bank's name, app and hotline put in."""
-    profile = load_profile()
-    return answer.format(bank_name=profile.name, app_name=profile.app_name, bank_hotline=profile.hotline)
 
 
 def topic_for(tracker: Tracker) -> Optional[Article]:

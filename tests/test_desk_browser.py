@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List
+from typing import Iterator, List
 
 import pytest
 from aiohttp import web
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from bot.bank.handoff import escalations as handoff
 from bot.bank.db import transaction
@@ -61,7 +62,16 @@ class Served:
 
 
 @pytest.fixture
-def console(bank_db, monkeypatch):
+def fake_rasa() -> FakeRasa:
+    """The conversation's tracker as the console reads it; a test may add messages."""
+    rasa = FakeRasa()
+    rasa.say(CONVERSATION, "user", f"我的卡被盗刷了，手机{PHONE}", 1790000000.0)
+    rasa.say(CONVERSATION, "user", "还在吗？能快点吗", 1790000010.0)
+    return rasa
+
+
+@pytest.fixture
+def console(bank_db, monkeypatch, fake_rasa):
     """The console's address, with agent 李敏 and one waiting escalation (a stolen card)."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium). "
@@ -70,45 +80,60 @@ def console(bank_db, monkeypatch):
     with transaction() as session:
         create_staff(session, username="agent", display_name="李敏", role="agent", password=PASSWORD, when=NOW)
     serve(handoff.open_escalation, CONVERSATION, "widget", "lost_card", STOLEN)
-    rasa = FakeRasa()
-    rasa.say(CONVERSATION, "user", f"我的卡被盗刷了，手机{PHONE}", 1790000000.0)
-    rasa.say(CONVERSATION, "user", "还在吗？能快点吗", 1790000010.0)
     served = Served()
     try:
-        monkeypatch.setenv("RASA_URL", served.serve(rasa.app()))
+        monkeypatch.setenv("RASA_URL", served.serve(fake_rasa.app()))
         yield served.serve(create_app())
     finally:
         served.stop()
 
 
-def test_an_agent_claims_a_case_and_answers_in_the_live_chat(console):
-    reply = "您好，我是李客服，已为您冻结这张卡。"
+@contextmanager
+def chromium_page() -> Iterator[Page]:
+    """A page of Debian's Chromium, sized like an agent's laptop."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-            page.goto(console + "/desk")
-            page.fill("input[name=username]", "agent")
-            page.fill("input[name=password]", PASSWORD)
-            page.get_by_role("button", name="登录").click()
-            page.get_by_role("navigation", name="主菜单").get_by_role("link", name="人工接待").click()
-            row = page.locator("table.escalations tbody tr").filter(has_text="银行卡丢失/被盗刷")
-            expect(row).to_contain_text("紧急")
-            expect(row).to_contain_text("*******8000")
-            row.get_by_role("button", name="接入").click()
-
-            expect(page.locator("[data-chat-state]")).to_have_text(re.compile("已连接"))
-            expect(page.locator("[data-case-status]")).to_have_text("接待中 · 李敏")
-            expect(page.locator("[data-chat-log]")).to_contain_text("还在吗？能快点吗")
-            box = page.get_by_label("回复客户")
-            box.fill(reply)
-            box.press("Enter")
-            expect(page.locator("[data-chat-log] li.sent")).to_contain_text(reply)
-            expect(box).to_have_value("")
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-            assert PHONE not in page.content()
+            yield browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
         finally:
             browser.close()
+
+
+def sign_in(page: Page, console: str, username: str = "agent") -> None:
+    page.goto(console + "/desk")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+def claim_stolen_card_case(page: Page) -> None:
+    """From the menu to the live chat of the waiting stolen-card case."""
+    page.get_by_role("navigation", name="主菜单").get_by_role("link", name="人工接待").click()
+    row = page.locator("table.escalations tbody tr").filter(has_text="银行卡丢失/被盗刷")
+    expect(row).to_contain_text("紧急")
+    expect(row).to_contain_text("*******8000")
+    row.get_by_role("button", name="接入").click()
+    expect(page.locator("[data-chat-state]")).to_have_text(re.compile("已连接"))
+
+
+def screenshot(page: Page, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+
+
+def test_an_agent_claims_a_case_and_answers_in_the_live_chat(console):
+    reply = "您好，我是李客服，已为您冻结这张卡。"
+    with chromium_page() as page:
+        sign_in(page, console)
+        claim_stolen_card_case(page)
+        expect(page.locator("[data-case-status]")).to_have_text("接待中 · 李敏")
+        expect(page.locator("[data-chat-log]")).to_contain_text("还在吗？能快点吗")
+        box = page.get_by_label("回复客户")
+        box.fill(reply)
+        box.press("Enter")
+        expect(page.locator("[data-chat-log] li.sent")).to_contain_text(reply)
+        expect(box).to_have_value("")
+        screenshot(page, SCREENSHOT)
+        assert PHONE not in page.content()
     [row] = outbox(CONVERSATION, "agent_message")
     assert row.payload["messages"][0] == {"text": reply, "metadata": {"agent": "李客服"}}

@@ -21,17 +21,26 @@ from bot.bank.debit_day.models import (
     LoanStatus,
     RequestStatus,
 )
-from bot.bank.handoff.models import Escalation, EscalationNote, EscalationStatus, Priority
+from bot.bank.handoff.models import (
+    CannedReply,
+    Escalation,
+    EscalationNote,
+    EscalationStatus,
+    EscalationTag,
+    Priority,
+)
 from bot.bank.hours.models import Branch, HoursException, Notice, WeeklyHours
-from bot.bank.knowledge.models import KnowledgeRevision, KnowledgeTopic, RevisionState
+from bot.bank.knowledge.models import KnowledgeRevision, KnowledgeTopic, RevisionState, SuggestionUse
 from bot.bank.messaging.models import Outbox, WeChatDedup
 from bot.bank.staff.models import Staff, StaffRole
 
 __all__ = [
-    "Base", "Booking", "BookingStatus", "Branch", "CapacityRule", "ChannelLink", "CoBorrower",
+    "Base", "Booking", "CannedReply", "BookingStatus", "Branch", "CapacityRule", "ChannelLink", "CoBorrower",
     "CoBorrowerConfirmation", "ConfirmationStatus", "CsatSurvey", "Customer", "DeferralRequest",
-    "Escalation", "EscalationNote", "EscalationStatus", "HoursException", "KnowledgeRevision", "KnowledgeTopic",
+    "Escalation", "EscalationNote", "EscalationStatus", "EscalationTag", "HoursException", "KnowledgeRevision",
+    "KnowledgeTopic",
     "Loan", "LoanStatus",
     "Notice", "OneTimeCode", "Outbox", "Priority", "RequestStatus", "RevisionState", "Slot", "Staff", "StaffRole",
+    "SuggestionUse",
     "WeChatDedup", "WeeklyHours",
 ]

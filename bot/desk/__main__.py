@@ -26,6 +26,7 @@ from bot.bank.seed import seed_if_empty
 from bot.bank.staff.accounts import ensure_first_admin, reset_password_by_username
 from bot.clock import now
 from bot.desk.app import create_app
+from bot.knowledge import live
 from bot.settings import settings
 
 
@@ -62,6 +63,7 @@ def _serve() -> int:
     host, port = config.desk_host, int(config.desk_port)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     _say(f"Desk:    http://{shown}:{port}/  (staff console)")
+    live.warm_up()   # the matcher behind agents' suggested answers
     web.run_app(create_app(config=config), host=host, port=port, print=None, access_log=None)
     return 0
 

@@ -24,12 +24,16 @@ from bot.desk.pages import (
     auth,
     bookings,
     branches,
+    canned,
     capacity,
+    case_search,
+    case_tags,
     deferrals,
     escalations,
     insights,
     knowledge,
     staff,
+    suggestions,
     widget_demo,
 )
 from bot.desk.render import errors_middleware
@@ -40,7 +44,8 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
 PAGE_MODULES: Sequence[ModuleType] = (escalations, live_chat, auth, bookings, branches, capacity, deferrals, staff,
-                                      insights, knowledge, widget_demo)
+                                      insights, knowledge, widget_demo, canned, suggestions,
+                                      case_search, case_tags)
 
 
 def _setup_templates(app: web.Application) -> None:

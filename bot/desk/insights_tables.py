@@ -77,6 +77,11 @@ def reasons(ins: Insights) -> Table:
     return Table("reasons", "转人工原因", ("原因", "优先级", "次数", "占会话比例"), rows)
 
 
+def tags(ins: Insights) -> Table:
+    rows = tuple((t.tag, str(t.count)) for t in ins.by_tag)
+    return Table("tags", "转人工标签", ("标签", "次数"), rows)
+
+
 def _minutes(durations: Durations) -> Tuple[str, str]:
     return num(durations.median, " 分钟"), num(durations.p90, " 分钟")
 
@@ -109,7 +114,7 @@ def fallbacks(messages: Sequence[Message]) -> Table:
 
 
 FIGURE_TABLES: Dict[str, Callable[[Insights], Table]] = {
-    "summary": summary, "daily": daily, "reasons": reasons, "sla": priorities,
+    "summary": summary, "daily": daily, "reasons": reasons, "tags": tags, "sla": priorities,
     "branches": branches, "deferrals": deferrals,
 }
 

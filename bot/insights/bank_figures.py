@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session
 
 from bot.bank.capacity.slots import capacity_for, windows
 from bot.bank.hours.timetable import all_branches, hours_on
-from bot.bank.models import Booking, BookingStatus, Branch, CsatSurvey, DeferralRequest, Escalation, Slot
+from bot.bank.models import (
+    Booking,
+    BookingStatus,
+    Branch,
+    CsatSurvey,
+    DeferralRequest,
+    Escalation,
+    EscalationTag,
+    Slot,
+)
 from bot.clock import local
 from bot.insights.figures import Period
 
@@ -38,6 +47,7 @@ class Handoff:
     resolved_at: Optional[datetime]
     by_agent: bool                  # an agent took it (unclaimed cases handed back to the bot are not)
     reached_at: Optional[datetime]
+    tags: Tuple[str, ...] = ()      # the labels staff gave the case
 
 
 @dataclass(frozen=True)
@@ -73,11 +83,17 @@ def handoffs(session: Session, since: datetime) -> List[Handoff]:
     rows = session.execute(select(
         Escalation.conversation_id, Escalation.channel, Escalation.reason, Escalation.priority, Escalation.status,
         Escalation.callback_phone, Escalation.created_at, Escalation.first_reply_at, Escalation.resolved_at,
-        Escalation.assignee_id, Escalation.callback_reached_at,
+        Escalation.assignee_id, Escalation.callback_reached_at, Escalation.id,
     ).where(Escalation.created_at >= since).order_by(Escalation.id))
+    tagged: Dict[int, List[str]] = {}
+    for escalation_id, tag in session.execute(
+            select(EscalationTag.escalation_id, EscalationTag.tag).join(Escalation)
+            .where(Escalation.created_at >= since).order_by(EscalationTag.tag)):
+        tagged.setdefault(escalation_id, []).append(tag)
     return [Handoff(row.conversation_id, row.channel, row.reason, row.priority, row.status,
                     row.callback_phone is not None, local(row.created_at), local(row.first_reply_at),
-                    local(row.resolved_at), row.assignee_id is not None, local(row.callback_reached_at))
+                    local(row.resolved_at), row.assignee_id is not None, local(row.callback_reached_at),
+                    tuple(tagged.get(row.id, ())))
             for row in rows]
 
 

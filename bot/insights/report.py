@@ -15,6 +15,7 @@ online business cannot be split by branch.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
@@ -49,6 +50,14 @@ class ReasonFigures:
     priority: str
     count: int
     rate: Rate          # count / conversations of the period
+
+
+@dataclass(frozen=True)
+class TagFigures:
+    """Hand-offs created in the period that staff gave one tag."""
+
+    tag: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,8 @@ class Insights:
     containment: conversations with no hand-off, live or callback, between
         their start and the customer's next conversation / conversations.
     handoff_rate: the rest (1 − containment).
-    handoffs: escalations created in the period; by_reason and by_priority
+    handoffs: escalations created in the period; by_tag: how many of them
+        carry each tag staff gave cases, most used first; by_reason and by_priority
         break them down (see ReasonFigures, PriorityFigures).
     first_reply_sla: PriorityFigures.within_sla over all priorities.
     resolution: PriorityFigures.resolution over all priorities.
@@ -151,6 +161,7 @@ class Insights:
     handoff_rate: Rate
     handoffs: int
     by_reason: Tuple[ReasonFigures, ...]
+    by_tag: Tuple[TagFigures, ...]
     by_priority: Tuple[PriorityFigures, ...]
     first_reply_sla: Rate
     resolution: Durations
@@ -202,6 +213,12 @@ def _by_reason(handoffs: Sequence[bank.Handoff], conversations: int) -> Tuple[Re
                                Rate.of(count, conversations))
                  for key, reason in REASONS.items()
                  for count in [sum(1 for h in handoffs if h.reason == key)])
+
+
+def _by_tag(handoffs: Sequence[bank.Handoff]) -> Tuple[TagFigures, ...]:
+    """Tags by how many of the period's hand-offs carry them, most first."""
+    counts = Counter(tag for handoff in handoffs for tag in handoff.tags)
+    return tuple(TagFigures(tag, count) for tag, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _first_reply_minutes(handoff: bank.Handoff) -> Optional[float]:
@@ -297,6 +314,7 @@ def compute(period: Period, branch: Optional[str] = None, channel: Optional[str]
         handoff_rate=Rate.of(len(conversations) - kept, len(conversations)),
         handoffs=len(handoffs),
         by_reason=_by_reason(handoffs, len(conversations)),
+        by_tag=_by_tag(handoffs),
         by_priority=_by_priority(live, moment),
         first_reply_sla=_sla(live, moment),
         resolution=_resolution(live),

@@ -231,25 +231,39 @@ def _open_for(session: Session, conversation_id: str) -> Optional[Escalation]:
 
 
 def _new_escalation(conversation_id: str, channel: str, reason: str, transcript: Sequence[Dict[str, str]],
-                    customer_id: Optional[int], status: EscalationStatus, at: datetime) -> Escalation:
+                    customer_id: Optional[int], status: EscalationStatus, at: datetime,
+                    topic: Optional[str] = None) -> Escalation:
     masked = masked_transcript(transcript)
-    return Escalation(reference=references.new_reference("RG"), conversation_id=conversation_id, channel=channel,
-                      customer_id=customer_id, reason=reason, priority=REASONS[reason].priority, status=status,
-                      summary=_summary(masked), transcript=masked, created_at=at)
+    escalation = Escalation(reference=references.new_reference("RG"), conversation_id=conversation_id,
+                            channel=channel, customer_id=customer_id, reason=reason,
+                            priority=REASONS[reason].priority, status=status, summary=_summary(masked),
+                            transcript=masked, created_at=at, search_text="", topic=topic or None)
+    for line in masked:
+        remember(escalation, line.get("text") or "")
+    return escalation
+
+
+def remember(escalation: Escalation, text: str) -> None:
+    """Make `text` (masked here) findable by the case search."""
+    text = mask_text(text or "").strip()
+    if text:
+        escalation.search_text = f"{escalation.search_text}\n{text}" if escalation.search_text else text
 
 
 def open_escalation(session: Session, conversation_id: str, channel: str, reason: str,
                     transcript: Sequence[Dict[str, str]], customer_id: Optional[int] = None, *,
-                    at: datetime) -> Ticket:
+                    at: datetime, topic: Optional[str] = None) -> Ticket:
     """Queue the conversation for an agent; the same conversation gets its existing ticket,
-    raised to the new reason's priority when that is more urgent."""
+    raised to the new reason's priority when that is more urgent. `topic` is the
+    knowledge-base topic the customer last asked about, if any."""
     if reason not in REASONS:
         raise ValueError(f"unknown escalation reason {reason!r}")
     existing = _open_for(session, conversation_id)
     if existing is None:
         try:
             with session.begin_nested():
-                existing = _new_escalation(conversation_id, channel, reason, transcript, customer_id, WAITING, at)
+                existing = _new_escalation(conversation_id, channel, reason, transcript, customer_id, WAITING, at,
+                                           topic)
                 session.add(existing)
         except IntegrityError:  # the same hand-off arrived twice at once: the other one won
             existing = _open_for(session, conversation_id)
@@ -261,9 +275,9 @@ def open_escalation(session: Session, conversation_id: str, channel: str, reason
 
 def request_callback(session: Session, conversation_id: str, channel: str, reason: str, phone: str, window: str,
                      transcript: Sequence[Dict[str, str]], customer_id: Optional[int] = None, *,
-                     at: datetime) -> Ticket:
+                     at: datetime, topic: Optional[str] = None) -> Ticket:
     """Record that the customer wants a call back (no agent online, or out of hours)."""
-    escalation = _new_escalation(conversation_id, channel, reason, transcript, customer_id, CALLBACK, at)
+    escalation = _new_escalation(conversation_id, channel, reason, transcript, customer_id, CALLBACK, at, topic)
     escalation.callback_phone, escalation.callback_window = phone, window
     session.add(escalation)
     session.flush()
@@ -278,7 +292,8 @@ def ticket_for(session: Session, conversation_id: str, *, at: datetime) -> Optio
 
 # --- the agent's side -------------------------------------------------------------------------------
 
-def _entry(escalation: Escalation, at: datetime) -> QueueEntry:
+def queue_entry(escalation: Escalation, at: datetime) -> QueueEntry:
+    """A case as the queue, the case page and the search show it."""
     waited = max(int((at - local(escalation.created_at)).total_seconds() // 60), 0)
     assignee = escalation.assignee.display_name if escalation.assignee else None
     return QueueEntry(escalation.id, escalation.reference, escalation.channel, escalation.reason,
@@ -293,18 +308,18 @@ def queue(session: Session, statuses: Sequence[EscalationStatus] = (WAITING, WIT
     """Open work, most urgent first, then longest waiting."""
     rows = session.execute(select(Escalation).where(Escalation.status.in_(statuses))).scalars().all()
     ordered = sorted(rows, key=lambda row: (Priority(row.priority).rank, row.created_at, row.id))
-    return [_entry(row, at) for row in ordered]
+    return [queue_entry(row, at) for row in ordered]
 
 
 def detail(session: Session, escalation_id: int, *, at: datetime) -> Detail:
-    escalation = _get(session, escalation_id)
+    escalation = get_escalation(session, escalation_id)
     notes = [{"author": note.author, "text": note.text, "at": note.created_at.isoformat()}
              for note in escalation.notes]
-    return Detail(_entry(escalation, at), escalation.conversation_id, list(escalation.transcript or []),
+    return Detail(queue_entry(escalation, at), escalation.conversation_id, list(escalation.transcript or []),
                   notes, escalation.close_note)
 
 
-def _get(session: Session, escalation_id: int) -> Escalation:
+def get_escalation(session: Session, escalation_id: int) -> Escalation:
     escalation = session.get(Escalation, escalation_id)
     if escalation is None:
         raise Refusal("not_found", "没有找到这条人工接待记录，可能链接有误。请回到队列查看。")
@@ -331,11 +346,12 @@ def _tell(session: Session, escalation: Escalation, kind: str, messages: List[di
 
 def _note(session: Session, escalation: Escalation, author: str, text: str, at: datetime) -> None:
     session.add(EscalationNote(escalation_id=escalation.id, author=author, text=text, created_at=at))
+    remember(escalation, text)
 
 
 def claim(session: Session, escalation_id: int, staff_id: int, *, at: datetime) -> None:
     """Take a waiting case (an agent re-claiming their own case is a no-op)."""
-    escalation, staff = _get(session, escalation_id), _staff(session, staff_id)
+    escalation, staff = get_escalation(session, escalation_id), _staff(session, staff_id)
     if escalation.status == WITH_AGENT and escalation.assignee_id == staff.id:
         return
     if escalation.status != WAITING:
@@ -357,7 +373,7 @@ def _not_yours() -> Refusal:
 
 
 def _own_case(session: Session, escalation_id: int, staff_id: int) -> tuple[Escalation, Staff]:
-    escalation, staff = _get(session, escalation_id), _staff(session, staff_id)
+    escalation, staff = get_escalation(session, escalation_id), _staff(session, staff_id)
     if escalation.status != WITH_AGENT:
         raise _closed() if escalation.status in (RESOLVED, CALLBACK) else _not_yours()
     if escalation.assignee_id != staff.id:
@@ -379,13 +395,14 @@ def reply(session: Session, escalation_id: int, staff_id: int, text: str, *, at:
     text = _clean(text)
     escalation, staff = _own_case(session, escalation_id, staff_id)
     escalation.first_reply_at = escalation.first_reply_at or at
+    remember(escalation, text)
     _tell(session, escalation, "agent_message", [{"text": text, "metadata": {"agent": agent_title(staff)}}], at)
 
 
 def add_note(session: Session, escalation_id: int, staff_id: int, text: str, *, at: datetime) -> None:
     """An internal note: staff only, never sent to the customer."""
     text = _clean(text)
-    escalation = _get(session, escalation_id)
+    escalation = get_escalation(session, escalation_id)
     _note(session, escalation, session.get(Staff, staff_id).display_name, text, at)
 
 
@@ -414,6 +431,7 @@ def close(session: Session, escalation_id: int, staff_id: int, note: str = "", *
     escalation, staff = _own_case(session, escalation_id, staff_id)
     escalation.status, escalation.resolved_at = RESOLVED, at
     escalation.close_note = note.strip() or None
+    remember(escalation, note)
     messages = [{"custom": {"handoff": "left", "agent": agent_title(staff)}}, render("utter_agent_left")]
     if surveys.ask(session, escalation.conversation_id, escalation.channel, escalation.customer_id,
                    escalation.id, at=at):
@@ -424,7 +442,7 @@ def close(session: Session, escalation_id: int, staff_id: int, note: str = "", *
 def finish_callback(session: Session, escalation_id: int, staff_id: int, reached: bool, note: str = "", *,
                     at: datetime) -> None:
     """Record the outcome of a callback; unreached ones stay visible to try again later."""
-    escalation, staff = _get(session, escalation_id), _staff(session, staff_id)
+    escalation, staff = get_escalation(session, escalation_id), _staff(session, staff_id)
     if escalation.status != CALLBACK:
         raise Refusal("not_callback", "这条记录不是待回电的请求，不能登记回电结果。")
     outcome = "已回电，联系上客户" if reached else "已回电，未接通"

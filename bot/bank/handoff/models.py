@@ -1,10 +1,12 @@
-"""Conversations handed from the bot to a person: escalations and their notes."""
+"""Conversations handed from the bot to a person: escalations, their notes, and the
+canned replies agents answer them with."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import relationship
 
 from bot.bank.base import Base, Vocabulary, status_in, vocabulary_column
+from bot.bank.staff.models import MAX_TEAM
 
 
 class Priority(Vocabulary):
@@ -35,7 +37,9 @@ class Escalation(Base):
     `transcript` is a masked copy of the conversation up to the hand-off
     (phones, ID and card numbers keep only their last 4 digits); what follows
     is read live from the tracker store. `callback_phone` is the one place a
-    full number is kept, because an agent has to dial it.
+    full number is kept, because an agent has to dial it. `search_text` holds
+    what staff can search for, masked: that transcript, the agent's replies,
+    the notes and the closing note.
     """
 
     __tablename__ = "escalations"
@@ -44,6 +48,9 @@ class Escalation(Base):
               sqlite_where=status_in("status", OPEN_ESCALATION_STATUSES),
               postgresql_where=status_in("status", OPEN_ESCALATION_STATUSES)),
         Index("escalation_queue", "status", "priority", "created_at"),
+        # Words anywhere in it (case search): trigrams on PostgreSQL, which work for Chinese.
+        Index("escalation_search_text", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}),
     )
 
     id = Column(Integer, primary_key=True)
@@ -58,6 +65,10 @@ class Escalation(Base):
     assignee_id = Column(Integer, ForeignKey("staff.id"))
     summary = Column(Text, nullable=False, default="")
     transcript = Column(JSON, nullable=False, default=list)
+    search_text = Column(Text, nullable=False, default="")
+    # The knowledge-base topic the customer last asked about (the bot's
+    # `knowledge_topic` slot at hand-off): the tag the console suggests.
+    topic = Column(String(48))
     callback_phone = Column(String(20))
     callback_window = Column(String(64))
     callback_reached_at = Column(DateTime(timezone=True))
@@ -70,6 +81,7 @@ class Escalation(Base):
     assignee = relationship("Staff")
     notes = relationship("EscalationNote", cascade="all, delete-orphan", order_by="EscalationNote.id",
                          back_populates="escalation")
+    tags = relationship("EscalationTag", cascade="all, delete-orphan", order_by="EscalationTag.tag")
 
 
 class EscalationNote(Base):
@@ -84,3 +96,36 @@ class EscalationNote(Base):
     created_at = Column(DateTime(timezone=True), nullable=False)
 
     escalation = relationship("Escalation", back_populates="notes")
+
+
+class CannedReply(Base):
+    """A reply agents insert with `/shortcut` and edit before sending.
+
+    `team` is the agents' team it is meant for, or "" for every agent; a
+    team's reply with the same shortcut as a global one replaces it for that
+    team. The body may hold placeholders (bot.bank.handoff.canned).
+    """
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (UniqueConstraint("team", "shortcut", name="one_shortcut_per_team"),)
+
+    id = Column(Integer, primary_key=True)
+    shortcut = Column(String(24), nullable=False)
+    title = Column(String(40), nullable=False)
+    body = Column(Text, nullable=False)
+    team = Column(String(MAX_TEAM), nullable=False, default="")
+    updated_by = Column(String(64), nullable=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class EscalationTag(Base):
+    """A label staff put on a case (e.g. 提前还款), for finding and counting cases by topic."""
+
+    __tablename__ = "escalation_tags"
+    __table_args__ = (UniqueConstraint("escalation_id", "tag", name="one_tag_per_case"),)
+
+    id = Column(Integer, primary_key=True)
+    escalation_id = Column(Integer, ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False, index=True)
+    tag = Column(String(24), nullable=False, index=True)
+    added_by = Column(String(64), nullable=False)
+    added_at = Column(DateTime(timezone=True), nullable=False)

@@ -64,3 +64,18 @@ class KnowledgeRevision(Base):
     note = Column(String(200), nullable=False, default="")
 
     topic = relationship("KnowledgeTopic", back_populates="revisions")
+
+
+class SuggestionUse(Base):
+    """An agent inserted a topic's answer that the console suggested for a customer's
+    message: which answers agents find useful, and for which questions (masked),
+    so editors can add those questions to the topic's examples."""
+
+    __tablename__ = "kb_suggestion_uses"
+
+    id = Column(Integer, primary_key=True)
+    topic_key = Column(String(48), nullable=False, index=True)
+    escalation_id = Column(Integer, ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False, index=True)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False)
+    question = Column(Text, nullable=False)
+    used_at = Column(DateTime(timezone=True), nullable=False)

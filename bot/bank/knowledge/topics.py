@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.bank.knowledge.models import KnowledgeRevision, KnowledgeTopic, RevisionState
+from bot.bank.profile import load_profile
 from bot.bank.refusals import Refusal
 from bot.clock import local
 
@@ -204,6 +205,13 @@ def published_articles(session: Session) -> List[Article]:
         select(KnowledgeTopic.key, KnowledgeRevision).join(KnowledgeRevision)
         .where(KnowledgeRevision.state == RevisionState.PUBLISHED).order_by(KnowledgeTopic.key)).all()
     return [_view(revision).article(key) for key, revision in rows]
+
+
+def fill(answer: str) -> str:
+    """The answer as customers read it: the bank's name, app and hotline put in
+    (the bot's answers and the console's suggestions alike)."""
+    profile = load_profile()
+    return answer.format(bank_name=profile.name, app_name=profile.app_name, bank_hotline=profile.hotline)
 
 
 def corpus_version(session: Session) -> str:

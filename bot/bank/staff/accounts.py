@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from bot.bank.hours.models import Branch
 from bot.bank.refusals import Refusal
-from bot.bank.staff.models import Staff, StaffRole
+from bot.bank.staff.models import MAX_TEAM, Staff, StaffRole
 from bot.clock import local
 from bot.settings import settings
 
@@ -48,6 +48,7 @@ class StaffView:
     active: bool
     session_epoch: int
     last_login_at: Optional[datetime]
+    team: str = ""
 
     @property
     def role_label(self) -> str:
@@ -104,7 +105,7 @@ def normalise_username(username: str) -> str:
 
 def _view(staff: Staff, branch_name: str = "") -> StaffView:
     return StaffView(staff.id, staff.username, staff.display_name, staff.role, staff.branch_id, branch_name,
-                     staff.active, staff.session_epoch, local(staff.last_login_at))
+                     staff.active, staff.session_epoch, local(staff.last_login_at), staff.team or "")
 
 
 def _branch_name(session: Session, branch_id: Optional[str]) -> str:
@@ -113,8 +114,9 @@ def _branch_name(session: Session, branch_id: Optional[str]) -> str:
 
 
 def create_staff(session: Session, *, username: str, display_name: str, role: str, password: str,
-                 when: datetime, branch_id: Optional[str] = None) -> StaffView:
-    """A new account. Branch staff must have a branch; others have none."""
+                 when: datetime, branch_id: Optional[str] = None, team: str = "") -> StaffView:
+    """A new account. Branch staff must have a branch; others have none. An
+    agent may belong to a team (班组), whose canned replies they get."""
     username = normalise_username(username)
     if not USERNAME.match(username):
         raise Refusal("invalid", "用户名请用 2 到 32 位小写字母、数字、点、横线或下划线，以字母或数字开头。")
@@ -128,11 +130,15 @@ def create_staff(session: Session, *, username: str, display_name: str, role: st
             raise Refusal("invalid", "网点员工要选所属网点。")
     else:
         branch_id = None
+    team = (team or "").strip()
+    if len(team) > MAX_TEAM:
+        raise Refusal("invalid", f"班组名称请控制在 {MAX_TEAM} 字以内。")
     check_new_password(password)
     if session.execute(select(Staff.id).where(Staff.username == username)).first():
         raise Refusal("invalid", f"用户名 {username} 已经有人用了。")
     staff = Staff(username=username, display_name=display_name, role=role, branch_id=branch_id,
-                  password_hash=hash_password(password), active=True, session_epoch=0, created_at=when)
+                  password_hash=hash_password(password), active=True, session_epoch=0, created_at=when,
+                  team=team or None)
     session.add(staff)
     session.flush()
     return _view(staff, _branch_name(session, branch_id))

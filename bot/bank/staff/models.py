@@ -14,6 +14,7 @@ class StaffRole(Vocabulary):
 
 
 AGENT_ROLES = (StaffRole.AGENT, StaffRole.ADMIN)
+MAX_TEAM = 32    # characters of a team's name (班组)
 
 
 class Staff(Base):
@@ -40,5 +41,7 @@ class Staff(Base):
     session_epoch = Column(Integer, nullable=False, default=0)
     created_at = Column(DateTime(timezone=True), nullable=False)
     last_login_at = Column(DateTime(timezone=True))
+    # The agents' team (e.g. 信用卡组); canned replies can be meant for one team.
+    team = Column(String(MAX_TEAM))
     # Updated by the console while the person has it open: "is any agent online?"
     last_seen_at = Column(DateTime(timezone=True))

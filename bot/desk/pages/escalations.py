@@ -29,6 +29,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.bank.handoff import escalations as handoff
+from bot.bank.handoff import tags
 from bot.bank.handoff.escalations import CALLBACK, FIRST_REPLY_SLA, RESOLVED, WAITING, WITH_AGENT
 from bot.bank.handoff.models import OPEN_ESCALATION_STATUSES, Priority
 from bot.bank.masking import mask_phone
@@ -189,6 +190,7 @@ async def _case(request: web.Request) -> Dict[str, Any]:
         "notes": [_note_view(note) for note in case.notes], "close_note": case.close_note,
         "colleagues": ([dataclasses.asdict(person) for person in await service(handoff.colleagues, me)]
                        if can_reply(case.entry, me) else []),
+        "tags": await run_db(tags.case_tags, case_id(request)),
         # The one place the full number is shown: the agent dials it.
         "dial_phone": case.entry.callback_phone if case.entry.status == CALLBACK else None,
     }

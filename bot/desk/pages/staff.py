@@ -44,7 +44,7 @@ async def _create(request: web.Request, data: Mapping[str, Any]) -> StaffView:
     return await run_db(
         accounts.create_staff, username=text(data, "username"), display_name=text(data, "display_name"),
         role=text(data, "role"), password=str(data.get("password") or ""), when=now(),
-        branch_id=text(data, "branch_id") or None,
+        branch_id=text(data, "branch_id") or None, team=text(data, "team"),
     )
 
 

@@ -7,6 +7,8 @@
  *                    replies go out with Enter (Shift+Enter for a new line),
  *                    and a dropped connection is retried with growing pauses.
  *
+ * Each new message is also announced on the chat as a "chat:line" event.
+ *
  * Without JavaScript both pages still work: the table is current as of the
  * page load and the reply box is a plain form. Customer and agent text only
  * ever reaches the page through textContent, never as HTML.
@@ -166,6 +168,8 @@ class LiveChat {
       if (echo) echo.remove();
     }
     this.append(lineItem(line));
+    // Other parts of the page (suggested answers) follow the conversation through this event.
+    this.root.dispatchEvent(new CustomEvent("chat:line", { bubbles: true, detail: line }));
   }
 
   append(item) {
