@@ -13,6 +13,7 @@ from actions.common import buttons, entity_day, latest_entity
 from actions.resilience import database_guarded
 from bot.bank.db import transaction
 from bot.bank.formatting import chinese_date, hm
+from bot.bank.hours.schedule import day_kind
 from bot.bank.hours.timetable import DayHours, all_branches, branches_in, districts, find_branch, hours_on, notices_for, open_branches
 from bot.bank.profile import load_profile
 from bot.clock import now
@@ -52,9 +53,17 @@ def next_opening(session, hours: DayHours) -> Optional[DayHours]:
     """The branch's next open day after a closed one."""
     for offset in range(1, LOOKAHEAD_DAYS):
         candidate = hours_on(session, hours.branch, hours.day + timedelta(days=offset))
+        if not candidate.schedule_published:
+            return None          # past the known holiday schedule: promise nothing
         if candidate.is_open:
             return candidate
     return None
+
+
+def say_schedule_not_published(dispatcher: CollectingDispatcher, day: date) -> None:
+    """A day in a year whose holiday schedule nobody knows yet: say so, never "a normal working day"."""
+    dispatcher.utter_message(response="utter_holiday_schedule_not_published", year=day.year,
+                             day=chinese_date(day), hotline=load_profile().hotline)
 
 
 @database_guarded
@@ -72,6 +81,9 @@ class ActionAnswerOpeningHours(Action):
         district = latest_entity(tracker, "district")
         text = tracker.latest_message.get("text") or ""
         with transaction() as session:
+            if not day_kind(session, day).published:
+                say_schedule_not_published(dispatcher, day)
+                return []
             if district and not latest_entity(tracker, "branch"):
                 self._district(dispatcher, session, district, day, moment)
                 return []

@@ -22,7 +22,7 @@ from bot.bank.debit_day.models import (
     RequestStatus,
 )
 from bot.bank.handoff.models import Escalation, EscalationNote, EscalationStatus, Priority
-from bot.bank.hours.models import Branch, HoursException, Notice, WeeklyHours
+from bot.bank.hours.models import Branch, HoursException, Notice, OfficialDay, OfficialDayKind, ScheduleYear, WeeklyHours
 from bot.bank.knowledge.models import KnowledgeRevision, KnowledgeTopic, RevisionState
 from bot.bank.messaging.models import Outbox, WeChatDedup
 from bot.bank.staff.models import Staff, StaffRole
@@ -32,6 +32,6 @@ __all__ = [
     "CoBorrowerConfirmation", "ConfirmationStatus", "CsatSurvey", "Customer", "DeferralRequest",
     "Escalation", "EscalationNote", "EscalationStatus", "HoursException", "KnowledgeRevision", "KnowledgeTopic",
     "Loan", "LoanStatus",
-    "Notice", "OneTimeCode", "Outbox", "Priority", "RequestStatus", "RevisionState", "Slot", "Staff", "StaffRole",
+    "Notice", "OfficialDay", "OfficialDayKind", "OneTimeCode", "Outbox", "Priority", "RequestStatus", "RevisionState", "ScheduleYear", "Slot", "Staff", "StaffRole",
     "WeChatDedup", "WeeklyHours",
 ]

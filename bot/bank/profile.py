@@ -21,6 +21,7 @@ class BankProfile:
     crisis_line: str
     agent_hours: str
     booking_horizon_days: int
+    book_past_known_holidays: bool      # else bookings stop where the known holiday schedule ends
     branches: List[Dict[str, Any]]
     services: List[Dict[str, Any]]
 
@@ -36,6 +37,7 @@ def _load(path: Path) -> BankProfile:
         crisis_line=str(bank["crisis_line"]),
         agent_hours=bank["agent_hours"],
         booking_horizon_days=int(bank["booking_horizon_days"]),
+        book_past_known_holidays=bool(bank.get("book_past_known_holidays", False)),
         branches=list(raw.get("branches", [])),
         services=list(raw.get("services", [])),
     )

@@ -27,6 +27,7 @@ from bot.desk.pages import (
     capacity,
     deferrals,
     escalations,
+    holidays,
     insights,
     knowledge,
     staff,
@@ -39,8 +40,8 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
-PAGE_MODULES: Sequence[ModuleType] = (escalations, live_chat, auth, bookings, branches, capacity, deferrals, staff,
-                                      insights, knowledge, widget_demo)
+PAGE_MODULES: Sequence[ModuleType] = (escalations, live_chat, auth, bookings, branches, capacity, deferrals, holidays,
+                                      staff, insights, knowledge, widget_demo)
 
 
 def _setup_templates(app: web.Application) -> None:
