@@ -24,7 +24,16 @@ from bot.bank.debit_day.models import (
 from bot.bank.handoff.models import Escalation, EscalationNote, EscalationStatus, Priority
 from bot.bank.hours.models import Branch, HoursException, Notice, OfficialDay, OfficialDayKind, ScheduleYear, WeeklyHours
 from bot.bank.knowledge.models import KnowledgeRevision, KnowledgeTopic, RevisionState
-from bot.bank.messaging.models import Outbox, WeChatDedup
+from bot.bank.messaging.models import (
+    Notification,
+    NotificationAttempt,
+    NotificationKind,
+    NotificationStatus,
+    Outbox,
+    ReminderOptOut,
+    Route,
+    WeChatDedup,
+)
 from bot.bank.staff.models import Staff, StaffRole
 
 __all__ = [
@@ -32,6 +41,6 @@ __all__ = [
     "CoBorrowerConfirmation", "ConfirmationStatus", "CsatSurvey", "Customer", "DeferralRequest",
     "Escalation", "EscalationNote", "EscalationStatus", "HoursException", "KnowledgeRevision", "KnowledgeTopic",
     "Loan", "LoanStatus",
-    "Notice", "OfficialDay", "OfficialDayKind", "OneTimeCode", "Outbox", "Priority", "RequestStatus", "RevisionState", "ScheduleYear", "Slot", "Staff", "StaffRole",
+    "Notice", "Notification", "NotificationAttempt", "NotificationKind", "NotificationStatus", "OfficialDay", "OfficialDayKind", "OneTimeCode", "Outbox", "Priority", "RequestStatus", "ReminderOptOut", "RevisionState", "Route", "ScheduleYear", "Slot", "Staff", "StaffRole",
     "WeChatDedup", "WeeklyHours",
 ]

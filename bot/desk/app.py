@@ -30,6 +30,7 @@ from bot.desk.pages import (
     holidays,
     insights,
     knowledge,
+    notifications,
     staff,
     widget_demo,
 )
@@ -41,7 +42,7 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
 PAGE_MODULES: Sequence[ModuleType] = (escalations, live_chat, auth, bookings, branches, capacity, deferrals, holidays,
-                                      staff, insights, knowledge, widget_demo)
+                                      notifications, staff, insights, knowledge, widget_demo)
 
 
 def _setup_templates(app: web.Application) -> None:
