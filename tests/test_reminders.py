@@ -20,7 +20,9 @@ from bot.channels.delivery import SmsDelivery, remind_once
 from bot.clock import SHANGHAI
 from bot.insights.figures import Period, Rate
 from bot.insights.report import compute
+from tests import test_desk as shared
 from tests.bankdb import postgres_available, scratch_postgres
+from tests.test_desk import post_json
 from tests.test_notifications import RecordingSms
 
 MONDAY = datetime(2026, 9, 28, 9, 30, tzinfo=SHANGHAI)
@@ -148,3 +150,15 @@ def test_two_servers_remind_once_on_postgresql(tmp_path, monkeypatch):
         at(monkeypatch, EVENING)
         assert sorted(run_on_two_servers()) in ([0, 3], [1, 2])     # the rows may be split, never doubled
         assert sorted(n.fields["booking"] for n in reminders_sent()) == sorted(references)
+
+
+async def test_an_agent_records_a_customers_opt_out_in_the_console(booked, monkeypatch):
+    async with shared.running_desk(monkeypatch) as desk:
+        client = await desk.login("agent")
+        answer = await post_json(client, "/api/notifications/opt-outs", {"phone": "139 0013 9000"})
+        assert answer.status == 200 and await answer.json() == "139****9000"
+        unknown = await post_json(client, "/api/notifications/opt-outs", {"phone": "13512345678"})
+        assert unknown.status == 404
+    at(monkeypatch, EVENING)
+    remind_once()
+    assert {n.fields["booking"]: n.status for n in reminders_sent()} == {booked[0]: "pending", booked[1]: "opted_out"}

@@ -20,6 +20,7 @@ the status is what staff see in the console and the insights count.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -40,6 +41,8 @@ from bot.bank.messaging.models import (
 )
 from bot.bank.messaging.wording import say
 from bot.bank.profile import load_profile
+from bot.bank.refusals import Refusal
+from bot.identifiers import MOBILE
 from bot.settings import settings
 
 WECHAT = "wechat"
@@ -136,6 +139,19 @@ def opt_out(session: Session, customer_id: int, *, at: datetime) -> None:
     """The customer said 退订: no more reminders (decisions on their own requests still come)."""
     session.merge(ReminderOptOut(customer_id=customer_id, opted_out_at=at))
     session.flush()
+
+
+def opt_out_phone(session: Session, phone: str, *, at: datetime) -> str:
+    """Record the opt-out of the customer with this mobile number (they asked a member of staff);
+    returns the number masked."""
+    phone = re.sub(r"[\s-]", "", phone or "")
+    if not re.fullmatch(MOBILE, phone):
+        raise Refusal("invalid", "请填写客户的11位手机号。")
+    customer_id = session.execute(select(Customer.id).where(Customer.phone == phone)).scalar_one_or_none()
+    if customer_id is None:
+        raise Refusal("not_found", "没有找到用这个手机号的客户，请核对后再试。")
+    opt_out(session, customer_id, at=at)
+    return mask_phone(phone)
 
 
 def _attempt(session: Session, notification: Notification, ok: bool, error: Optional[str], at: datetime) -> None:
