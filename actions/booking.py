@@ -14,7 +14,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import buttons, entity_day, entity_moment, latest_entity
-from actions.hours import describe_hours, next_opening
+from actions.hours import describe_hours, next_opening, say_schedule_not_published
 from actions.identity import (
     IdentityValidation,
     channel_of,
@@ -29,6 +29,7 @@ from bot.bank.capacity import slots as tickets
 from bot.bank.capacity.models import Slot
 from bot.bank.db import transaction
 from bot.bank.formatting import chinese_date, hm
+from bot.bank.hours.schedule import day_kind
 from bot.bank.hours.timetable import all_branches, find_branch, hours_on
 from bot.bank.profile import load_profile
 from bot.bank.refusals import Refusal
@@ -113,10 +114,13 @@ class BookingSlotChecks:
         if day < today:
             dispatcher.utter_message(response="utter_booking_day_past", date=chinese_date(day, today))
             return {"booking_day": None}
-        if day > tickets.bookable_until(today):
-            dispatcher.utter_message(response="utter_booking_day_too_far", horizon_days=horizon_days())
-            return {"booking_day": None}
         with transaction() as session:
+            if day > tickets.bookable_until(session, today):
+                if not day_kind(session, day).published:
+                    say_schedule_not_published(dispatcher, day)
+                else:
+                    dispatcher.utter_message(response="utter_booking_day_too_far", horizon_days=horizon_days())
+                return {"booking_day": None}
             branch, service = self._branch_and_service(tracker, session)
             if branch is None:
                 return {"booking_day": day.isoformat()}

@@ -13,6 +13,7 @@ from actions.common import buttons, entity_day, latest_entity
 from actions.resilience import database_guarded
 from bot.bank.db import transaction
 from bot.bank.formatting import chinese_date, hm
+from bot.bank.hours.schedule import day_kind
 from bot.bank.hours.timetable import DayHours, all_branches, branches_in, districts, find_branch, hours_on, notices_for, open_branches
 from bot.clock import now
 from bot.wording import text_of
@@ -49,6 +50,8 @@ def next_opening(session, hours: DayHours) -> Optional[DayHours]:
     """The branch's next open day after a closed one."""
     for offset in range(1, LOOKAHEAD_DAYS):
         candidate = hours_on(session, hours.branch, hours.day + timedelta(days=offset))
+        if not candidate.schedule_published:
+            return None          # past the known holiday schedule: promise nothing
         if candidate.is_open:
             return candidate
     return None
@@ -58,6 +61,12 @@ def book_button(branch: str) -> dict:
     """"预约福田支行": start a booking at the branch just talked about."""
     return {"title": text_of("utter_book_branch_button", branch=branch),
             "payload": f'/book_appointment{{"branch":"{branch}"}}'}
+
+
+def say_schedule_not_published(dispatcher: CollectingDispatcher, day: date) -> None:
+    """A day in a year whose holiday schedule nobody knows yet: say so, never "a normal working day"."""
+    dispatcher.utter_message(response="utter_holiday_schedule_not_published", year=day.year,
+                             day=chinese_date(day))
 
 
 @database_guarded
@@ -75,6 +84,9 @@ class ActionAnswerOpeningHours(Action):
         district = latest_entity(tracker, "district")
         text = tracker.latest_message.get("text") or ""
         with transaction() as session:
+            if not day_kind(session, day).published:
+                say_schedule_not_published(dispatcher, day)
+                return []
             if district and not latest_entity(tracker, "branch"):
                 self._district(dispatcher, session, district, day, moment)
                 return []

@@ -48,6 +48,12 @@ class Settings:
     secret: str = _env("HELPLINE_SECRET", DEV_SECRET,
                        "signs console sessions and hashes one-time codes; set it in production")
     code_sender: str = _env("CODE_SENDER", "", "module:Class of the SMS gateway for one-time codes; empty: a log file")
+    notice_sender: str = _env("NOTICE_SENDER", "",
+                              "module:Class of the SMS gateway for notifications; empty: a log file")
+    notice_retry_seconds_text: str = _env("HELPLINE_NOTICE_RETRY_SECONDS", "30",
+                                          "first wait before a failed notification is tried again (doubles)")
+    reminder_poll_text: str = _env("HELPLINE_REMINDER_POLL", "60",
+                                   "seconds between each server's checks for booking reminders due")
     redis_url: str = _env("REDIS_URL", "", "Redis shared by all servers (locks, rate limits, retries); empty: none")
     # --- channels ---------------------------------------------------------------------------------
     rate_per_minute: str = _env("HELPLINE_RATE_PER_MINUTE", "20", "messages a customer may send per minute")
@@ -69,6 +75,8 @@ class Settings:
     wechat_app_secret: str = _env("WECHAT_APP_SECRET", "", "WeChat AppSecret")
     wechat_encoding_aes_key: str = _env("WECHAT_ENCODING_AES_KEY", "", "WeChat EncodingAESKey (safe mode)")
     wechat_api_base: str = _env("WECHAT_API_BASE", "https://api.weixin.qq.com", "WeChat API address")
+    wechat_templates_text: str = _env("WECHAT_TEMPLATE_IDS", "",
+                                      "template ids per notification kind, e.g. deferral_decision=TPL1,agent_reply=TPL2")
     knowledge_refresh: str = _env("HELPLINE_KNOWLEDGE_REFRESH", "30",
                                   "seconds between the action server's checks for a changed knowledge base")
     actions_url: str = _env("HELPLINE_ACTIONS_URL", "http://localhost:5055/webhook",
@@ -121,6 +129,20 @@ class Settings:
     @property
     def desk_session_seconds(self) -> int:
         return int(float(self.desk_session_hours_text) * 3600)
+
+    @property
+    def notice_retry_seconds(self) -> float:
+        return float(self.notice_retry_seconds_text)
+
+    @property
+    def reminder_poll(self) -> float:
+        return float(self.reminder_poll_text)
+
+    @property
+    def wechat_templates(self) -> Dict[str, str]:
+        """Notification kind -> WeChat template id, from `kind=id` pairs separated by commas."""
+        pairs = (item.split("=", 1) for item in self.wechat_templates_text.split(",") if "=" in item)
+        return {kind.strip(): template.strip() for kind, template in pairs if kind.strip() and template.strip()}
 
     @property
     def desk_bcrypt_rounds(self) -> int:

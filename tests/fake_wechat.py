@@ -1,10 +1,14 @@
 """A fake of WeChat: its API on loopback, and a client that signs callbacks like WeChat.
 
-`FakeWeChatApi` serves `/cgi-bin/token` and `/cgi-bin/message/custom/send`
-from an aiohttp app in a background thread, so a Rasa server under test can
-be pointed at it with `api_base`. It records every token fetch and every
-customer service message, and can answer the next send with WeChat's
-"access token expired" error once.
+`FakeWeChatApi` serves `/cgi-bin/token` (each fetch a new token, the old one
+invalid), `/cgi-bin/stable_token` (the current token while it lasts),
+`/cgi-bin/message/custom/send` and
+`/cgi-bin/message/template/send` from an aiohttp app in a background thread,
+so a Rasa server under test can be pointed at it with `api_base`. It records
+every token fetch, customer service message and template message, can answer
+the next send with WeChat's "access token expired" error once, and refuses
+customer service messages (45015) 48 hours after `customer_wrote`, by the
+bank's clock (`HELPLINE_NOW`).
 
 `WeChatClient` builds callbacks the way WeChat does (signature, timestamp,
 nonce; AES envelope in safe mode) and posts them to the webhook.
@@ -22,6 +26,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional
 
 import requests
@@ -30,6 +35,7 @@ from aiohttp import web
 from bot.channels.wechat import WeChatInput
 from bot.channels.wechat_crypto import WeChatCipher, signature
 from bot.channels.wechat_xml import parse
+from bot.clock import now
 from tests.stack import Stack, free_port
 
 
@@ -48,6 +54,16 @@ class SentText:
     access_token: str
 
 
+@dataclass
+class SentTemplate:
+    touser: str
+    template_id: str
+    data: Dict[str, Any]
+
+
+SERVICE_WINDOW = timedelta(hours=48)
+
+
 class FakeWeChatApi:
     """WeChat's token and customer service endpoints, recording what they were asked."""
 
@@ -58,6 +74,8 @@ class FakeWeChatApi:
         self.port = free_port()
         self.token_fetches = 0
         self.sent: List[SentText] = []
+        self.templates: List[SentTemplate] = []
+        self.last_wrote: Dict[str, datetime] = {}
         self._counter = itertools.count(1)
         self._valid_token: Optional[str] = None
         self._expire_next = 0
@@ -78,17 +96,54 @@ class FakeWeChatApi:
             self._valid_token = f"TOKEN-{next(self._counter)}"
             return web.json_response({"access_token": self._valid_token, "expires_in": 7200})
 
-    async def _send(self, request: web.Request) -> web.Response:
+    async def _stable_token(self, request: web.Request) -> web.Response:
+        """Normal mode: the token in force, a new one only when there is none or on force_refresh."""
+        body = await request.json()
+        if (body.get("appid"), body.get("secret")) != (self.app_id, self.app_secret):
+            return web.json_response({"errcode": 40013, "errmsg": "invalid appid"})
+        await asyncio.sleep(self.token_delay)
+        with self._lock:
+            self.token_fetches += 1
+            if self._valid_token is None or body.get("force_refresh"):
+                self._valid_token = f"TOKEN-{next(self._counter)}"
+            return web.json_response({"access_token": self._valid_token, "expires_in": 7200})
+
+    def _refusal(self, token: str, body: Dict[str, Any]) -> Optional[web.Response]:
+        """WeChat's answer to a send with an expired or stale token, or to a customer service
+        message outside the 48-hour window (call with the lock held)."""
+        if self._expire_next:
+            self._expire_next -= 1
+            return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
+        if token != self._valid_token:
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        wrote = self.last_wrote.get(body["touser"])
+        if "template_id" not in body and wrote is not None and now() - wrote > SERVICE_WINDOW:
+            return web.json_response({"errcode": 45015, "errmsg": "response out of time limit"})
+        return None
+
+    async def _accept(self, request: web.Request, record) -> web.Response:
+        """Check a send as WeChat would; `record(body, token)` keeps an accepted one."""
         token = request.query.get("access_token", "")
         body = await request.json()
         with self._lock:
-            if self._expire_next:
-                self._expire_next -= 1
-                return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
-            if token != self._valid_token:
-                return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
-            self.sent.append(SentText(body["touser"], body["text"]["content"], token))
+            refusal = self._refusal(token, body)
+            if refusal is not None:
+                return refusal
+            record(body, token)
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _send(self, request: web.Request) -> web.Response:
+        return await self._accept(request, lambda body, token: self.sent.append(
+            SentText(body["touser"], body["text"]["content"], token)))
+
+    async def _send_template(self, request: web.Request) -> web.Response:
+        return await self._accept(request, lambda body, _token: self.templates.append(
+            SentTemplate(body["touser"], body["template_id"], body["data"])))
+
+    def customer_wrote(self, openid: str, at: datetime) -> None:
+        """The customer's last message was at `at`: customer service messages work for 48 hours."""
+        with self._lock:
+            self.last_wrote[openid] = at
 
     def expire_next_send(self, times: int = 1) -> None:
         """Answer the next `times` sends with errcode 42001, as when a token has expired."""
@@ -112,7 +167,9 @@ class FakeWeChatApi:
     async def _start(self) -> None:
         app = web.Application()
         app.router.add_get("/cgi-bin/token", self._token)
+        app.router.add_post("/cgi-bin/stable_token", self._stable_token)
         app.router.add_post("/cgi-bin/message/custom/send", self._send)
+        app.router.add_post("/cgi-bin/message/template/send", self._send_template)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()

@@ -10,9 +10,10 @@ import pytest
 from bot.channels import wechat_xml
 from bot.channels.dedup import DatabaseStore, RedisStore
 from bot.channels.wechat import Inbound, WeChatConfig, chosen_number
-from bot.channels.wechat_api import WeChatApi, WeChatApiError
+from bot.channels.wechat_api import LocalTokenCache, RedisTokenCache, WeChatApi, WeChatApiError
 from bot.channels.wechat_crypto import CryptoError, WeChatCipher, signature, signature_matches
 from tests.fake_wechat import FakeWeChatApi
+from tests.test_ratelimit import REDIS_URL, redis_available
 
 # Tencent's published WXBizMsgCrypt sample (企业微信《加解密方案说明》, the same scheme
 # as the official account's safe mode), as reproduced in many SDKs' test suites.
@@ -252,3 +253,39 @@ async def test_redis_store():
         pytest.skip(f"no Redis on localhost:6379: {error}")
     await _first_one_wins(store)
     await store.redis.close()
+
+
+# --- one token for every server ----------------------------------------------------------------
+
+async def test_servers_keep_each_others_token_valid_with_stable_token(fake_api):
+    """Without Redis each server fetches once, but from stable_token: a second server's fetch
+    does not invalidate the first one's token, so no send needs a retry."""
+    first = WeChatApi("wx-test", "secret", fake_api.base_url, cache=LocalTokenCache())
+    second = WeChatApi("wx-test", "secret", fake_api.base_url, cache=LocalTokenCache())
+    openid = f"o-{uuid.uuid4().hex[:8]}"
+    before = fake_api.token_fetches
+    await first.send_text(openid, "一")
+    await second.send_text(openid, "二")
+    await first.send_text(openid, "三")
+    await first.close()
+    await second.close()
+    assert fake_api.token_fetches == before + 2 and fake_api.texts_to(openid) == ["一", "二", "三"]
+    assert len({sent.access_token for sent in fake_api.sent if sent.touser == openid}) == 1
+
+
+@pytest.mark.skipif(not redis_available(), reason="needs Redis on localhost:6379 (.ci/run starts it)")
+async def test_servers_share_one_token_through_redis(fake_api):
+    prefix = f"test-token-{uuid.uuid4().hex[:8]}:"
+    servers = [WeChatApi("wx-test", "secret", fake_api.base_url, cache=RedisTokenCache(REDIS_URL, prefix))
+               for _ in range(2)]
+    openid = f"o-{uuid.uuid4().hex[:8]}"
+    before = fake_api.token_fetches
+    await servers[0].send_text(openid, "第一台")
+    await asyncio.gather(*(servers[1].send_text(openid, f"消息{i}") for i in range(3)))
+    assert fake_api.token_fetches == before + 1          # the second server read the first one's token
+    fake_api.expire_next_send()                          # WeChat rejects it: dropped for both, fetched once
+    await servers[1].send_text(openid, "刷新后")
+    await servers[0].send_text(openid, "另一台")
+    for server in servers:
+        await server.close()
+    assert fake_api.token_fetches == before + 2 and fake_api.texts_to(openid)[-2:] == ["刷新后", "另一台"]

@@ -29,9 +29,18 @@ from bot.bank.handoff.models import (
     EscalationTag,
     Priority,
 )
-from bot.bank.hours.models import Branch, HoursException, Notice, WeeklyHours
+from bot.bank.hours.models import Branch, HoursException, Notice, OfficialDay, OfficialDayKind, ScheduleYear, WeeklyHours
 from bot.bank.knowledge.models import KnowledgeRevision, KnowledgeTopic, RevisionState, SuggestionUse
-from bot.bank.messaging.models import Outbox, WeChatDedup
+from bot.bank.messaging.models import (
+    Notification,
+    NotificationAttempt,
+    NotificationKind,
+    NotificationStatus,
+    Outbox,
+    ReminderOptOut,
+    Route,
+    WeChatDedup,
+)
 from bot.bank.staff.models import Staff, StaffRole
 
 __all__ = [
@@ -40,7 +49,8 @@ __all__ = [
     "Escalation", "EscalationNote", "EscalationStatus", "EscalationTag", "HoursException", "KnowledgeRevision",
     "KnowledgeTopic",
     "Loan", "LoanStatus",
-    "Notice", "OneTimeCode", "Outbox", "Priority", "RequestStatus", "RevisionState", "Slot", "Staff", "StaffRole",
-    "SuggestionUse",
+    "Notice", "Notification", "NotificationAttempt", "NotificationKind", "NotificationStatus", "OfficialDay",
+    "OfficialDayKind", "OneTimeCode", "Outbox", "Priority", "RequestStatus", "ReminderOptOut", "RevisionState", "Route",
+    "ScheduleYear", "Slot", "Staff", "StaffRole", "SuggestionUse",
     "WeChatDedup", "WeeklyHours",
 ]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List
@@ -21,6 +22,8 @@ class BankProfile:
     crisis_line: str
     agent_hours: str
     booking_horizon_days: int
+    book_past_known_holidays: bool      # else bookings stop where the known holiday schedule ends
+    reminder_time: time                 # the day before a booking, its reminder goes out from then
     branches: List[Dict[str, Any]]
     services: List[Dict[str, Any]]
 
@@ -36,9 +39,20 @@ def _load(path: Path) -> BankProfile:
         crisis_line=str(bank["crisis_line"]),
         agent_hours=bank["agent_hours"],
         booking_horizon_days=int(bank["booking_horizon_days"]),
+        book_past_known_holidays=bool(bank.get("book_past_known_holidays", False)),
+        reminder_time=time.fromisoformat(str(bank.get("reminder_time", "18:00"))),
         branches=list(raw.get("branches", [])),
         services=list(raw.get("services", [])),
     )
+
+
+OTHER_SERVICE = "其他"
+
+
+def what_to_bring(service: str) -> str:
+    """What the customer should bring for `service`: the profile's `bring`, else that of 其他."""
+    bring = {entry.get("name"): entry.get("bring") for entry in load_profile().services}
+    return str(bring.get(service) or bring.get(OTHER_SERVICE) or "")
 
 
 def load_profile() -> BankProfile:

@@ -6,7 +6,13 @@ calls `attach_delivery` on its blueprint. When the server starts, a loop
 claims that channel's outbox rows (`bot.bank.messaging.outbox`), writes their messages
 into the conversation's tracker under Rasa's lock (so the transcript is
 complete and `resume` rows lift the hand-off pause), then pushes them.
-A push that raises is retried on a later pass; nothing is dropped.
+A push that raises is retried on a later pass; nothing is dropped. A push
+that finds the customer out of the channel's reach (`outbox.Unreachable`) is
+parked at once; a row carrying a notification then moves on to the next
+route (`bot.bank.messaging.notifications`), as it does when a row is parked
+after its retries. `SmsDelivery` sends the notifications whose route has
+become SMS, from whichever server claims them first; `remind_once` sends the
+day-before booking reminders the same way.
 """
 from __future__ import annotations
 
@@ -20,10 +26,12 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed
 from sanic import Blueprint, Sanic
 
+from bot.bank.booking import reminders
 from bot.bank.db import transaction
 from bot.bank.handoff import escalations
-from bot.bank.messaging import outbox
-from bot.bank.messaging.outbox import OutboxItem
+from bot.bank.messaging import notifications, outbox
+from bot.bank.messaging.outbox import OutboxItem, Unreachable
+from bot.bank.messaging.sms import NoticeSender, notice_sender
 from bot.clock import now
 from bot.settings import settings
 
@@ -86,29 +94,96 @@ class OutboxDelivery:
         with transaction() as session:
             mark(session, item_id, *args, at=now())
 
+    @staticmethod
+    def _delivered(item: OutboxItem) -> None:
+        with transaction() as session:
+            outbox.mark_delivered(session, item.id, at=now())
+            if item.notification_id:
+                notifications.channel_delivered(session, item.notification_id, at=now())
+
+    @staticmethod
+    def _failed(item: OutboxItem, error: str, unreachable: bool) -> None:
+        with transaction() as session:
+            parked = outbox.mark_failed(session, item.id, error, at=now(), give_up=unreachable)
+            if item.notification_id:
+                notifications.channel_failed(session, item.notification_id, error, parked=parked, at=now())
+
     async def _deliver(self, item: OutboxItem) -> int:
         try:
             if not item.recorded:
                 await record_in_tracker(self.agent, item)
                 await asyncio.to_thread(self._mark, outbox.mark_recorded, item.id)
             await self.pusher.push(item)
-        except Exception as error:  # a channel or network fault: retry later
+        except Exception as error:  # a channel or network fault: retry later, or the next route
             logger.warning("outbox %s to %s failed: %r", item.id, self.channel, error)
-            await asyncio.to_thread(self._mark, outbox.mark_failed, item.id, repr(error))
+            await asyncio.to_thread(self._failed, item, repr(error), isinstance(error, Unreachable))
             return 0
-        await asyncio.to_thread(self._mark, outbox.mark_delivered, item.id)
+        await asyncio.to_thread(self._delivered, item)
         return 1
 
-    async def run(self) -> None:
-        """Poll until cancelled; a database outage only delays delivery."""
-        while True:
+
+class SmsDelivery:
+    """Sends notifications whose route is SMS through the configured sender, with backoff."""
+
+    def __init__(self, sender: Optional[NoticeSender] = None) -> None:
+        self.sender = sender or notice_sender()
+
+    @staticmethod
+    def _claim() -> list:
+        with transaction() as session:
+            return notifications.claim_sms(session, at=now())
+
+    @staticmethod
+    def _result(job: notifications.SmsJob, error: Optional[str]) -> None:
+        with transaction() as session:
+            notifications.sms_result(session, job.notification_id, error, at=now())
+
+    async def deliver_pending(self) -> int:
+        """One pass: claim the due ones, send each, record the outcome. Returns how many were sent."""
+        sent = 0
+        for job in await asyncio.to_thread(self._claim):
             try:
-                await self.deliver_pending()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("outbox delivery for %s failed; retrying", self.channel)
-            await asyncio.sleep(float(settings().outbox_poll))
+                await asyncio.to_thread(self.sender.send, job.phone, job.text)
+            except Exception as error:  # the gateway's fault: try again after the backoff
+                logger.warning("SMS notification %s failed: %r", job.notification_id, error)
+                await asyncio.to_thread(self._result, job, repr(error))
+                continue
+            await asyncio.to_thread(self._result, job, None)
+            sent += 1
+        return sent
+
+
+def remind_once() -> int:
+    """One pass of the day-before reminders (each booking claimed once across all servers)."""
+    with transaction() as session:
+        return reminders.send_reminders(session, at=now())
+
+
+async def poll(name: str, deliver: Callable[[], Any], seconds: Callable[[], float]) -> None:
+    """Run `deliver()` every `seconds()` until cancelled; a database outage only delays it."""
+    while True:
+        try:
+            await deliver()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("%s failed; retrying", name)
+        await asyncio.sleep(seconds())
+
+
+def _outbox_poll() -> float:
+    return float(settings().outbox_poll)
+
+
+def attach_jobs(blueprint: Blueprint) -> None:
+    """For as long as the Sanic app serves `blueprint` (the ops channel's), send SMS notifications
+    and the day-before reminders; every server runs both, and claims keep each send to one."""
+
+    @blueprint.listener("after_server_start")
+    async def _start(app: Sanic, _loop: Optional[asyncio.AbstractEventLoop]) -> None:
+        app.add_task(poll("SMS notifications", SmsDelivery().deliver_pending, _outbox_poll), name="notifications-sms")
+        app.add_task(poll("booking reminders", lambda: asyncio.to_thread(remind_once),
+                          lambda: settings().reminder_poll), name="booking-reminders")
 
 
 def attach_delivery(blueprint: Blueprint, channel: str, make_pusher: Callable[[Sanic], Pusher]) -> None:
@@ -117,4 +192,5 @@ def attach_delivery(blueprint: Blueprint, channel: str, make_pusher: Callable[[S
     @blueprint.listener("after_server_start")
     async def _start(app: Sanic, _loop: Optional[asyncio.AbstractEventLoop]) -> None:
         delivery = OutboxDelivery(channel, make_pusher(app), app.ctx.agent)
-        app.add_task(delivery.run(), name=f"outbox-{channel}")
+        app.add_task(poll(f"outbox delivery for {channel}", delivery.deliver_pending, _outbox_poll),
+                     name=f"outbox-{channel}")

@@ -12,6 +12,10 @@ would print personal data unmasked. Rasa asks for the blueprints after its
 own logging set-up and before any message, which is when that is done; list
 this channel first in credentials.yml so the other channels' start-up
 warnings are JSON too.
+
+Work that belongs to no channel runs here too, in every Rasa server:
+sending the notifications whose route has become SMS, and the day-before
+booking reminders (`bot.channels.delivery.attach_jobs`).
 """
 from __future__ import annotations
 
@@ -23,11 +27,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.delivery import attach_jobs
 from bot.logs import reapply_config_file
 
 
 class OpsInput(InputChannel):
-    """`/metrics`; and our logging configuration, applied again."""
+    """`/metrics`; our logging configuration, applied again; the SMS notifications' and reminders' loops."""
 
     @classmethod
     def name(cls) -> str:
@@ -44,4 +49,5 @@ class OpsInput(InputChannel):
         async def metrics(_request: Request) -> HTTPResponse:
             return response.raw(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
 
+        attach_jobs(ops)
         return ops

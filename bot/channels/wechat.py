@@ -169,14 +169,18 @@ def queue_late_reply(openid: str, messages: List[Dict[str, Any]]) -> None:
 
 
 class WeChatPusher:
-    """Sends outbox items as customer service text messages."""
+    """Sends outbox items as customer service text messages, or as template messages."""
 
     def __init__(self, api: WeChatApi, store: RetryStore) -> None:
         self.api = api
         self.store = store
 
     async def push(self, item: OutboxItem) -> None:
-        """Each message as text (buttons numbered); raises so the outbox retries a failure."""
+        """Each message as text (buttons numbered), or the item's template message;
+        raises so the outbox retries a failure."""
+        if item.template:
+            await self.api.send_template(item.recipient_id, item.template["id"], item.template["data"])
+            return
         parts, buttons = wechat_xml.render(item.messages)
         for part in parts:
             for piece in wechat_xml.split_bytes(part):

@@ -46,7 +46,7 @@ from sanic.response import HTTPResponse
 
 from bot.bank.db import transaction
 from bot.bank.messaging import outbox
-from bot.bank.messaging.outbox import OutboxItem
+from bot.bank.messaging.outbox import OutboxItem, Unreachable
 from bot.channels import client_address
 from bot.channels.delivery import attach_delivery
 from bot.channels.guard import guard
@@ -129,7 +129,20 @@ class WidgetOutput(SocketIOOutput):
         if shown:
             await self._send_message(recipient_id, shown)
 
+    def _nobody_listening(self, session_id: str) -> bool:
+        """No socket of this server is in the session's room, and no Redis carries emits to other
+        servers' sockets: the customer has closed the page (with Redis we cannot tell, and send)."""
+        manager = self.sio.manager
+        if isinstance(manager, socketio.AsyncRedisManager):
+            return False
+        namespace = self.namespace or "/"
+        return namespace not in manager.rooms or not any(True for _ in manager.get_participants(namespace, session_id))
+
     async def push(self, item: OutboxItem) -> None:
+        """Emit to the session's room. A notification for a customer who has left raises
+        `Unreachable` so it goes by SMS; other rows are in the history when they come back."""
+        if item.notification_id and self._nobody_listening(item.recipient_id):
+            raise Unreachable("nobody has the chat window open")
         for message in pushed_messages(item):
             await self._send_message(item.recipient_id, message)
 

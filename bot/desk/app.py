@@ -30,8 +30,10 @@ from bot.desk.pages import (
     case_tags,
     deferrals,
     escalations,
+    holidays,
     insights,
     knowledge,
+    notifications,
     staff,
     suggestions,
     widget_demo,
@@ -43,8 +45,8 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
-PAGE_MODULES: Sequence[ModuleType] = (escalations, live_chat, auth, bookings, branches, capacity, deferrals, staff,
-                                      insights, knowledge, widget_demo, canned, suggestions,
+PAGE_MODULES: Sequence[ModuleType] = (escalations, live_chat, auth, bookings, branches, capacity, deferrals, holidays,
+                                      notifications, staff, insights, knowledge, widget_demo, canned, suggestions,
                                       case_search, case_tags)
 
 

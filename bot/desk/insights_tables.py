@@ -113,9 +113,16 @@ def fallbacks(messages: Sequence[Message]) -> Table:
     return Table("fallbacks", "未识别的消息", ("时间", "渠道", "消息（已脱敏）", "识别结果", "置信度"), rows)
 
 
+def notifications(ins: Insights) -> Table:
+    rows = tuple((n.label, str(n.total), str(n.delivered), str(n.by_template), str(n.by_sms), str(n.pending),
+                  str(n.failed), str(n.opted_out), pct(n.delivery)) for n in ins.notifications)
+    return Table("notifications", "主动通知（客户不在对话里时）",
+                 ("类型", "条数", "已送达", "其中微信模板", "其中短信", "发送中", "未能送达", "已退订", "送达率"), rows)
+
+
 FIGURE_TABLES: Dict[str, Callable[[Insights], Table]] = {
     "summary": summary, "daily": daily, "reasons": reasons, "tags": tags, "sla": priorities,
-    "branches": branches, "deferrals": deferrals,
+    "branches": branches, "deferrals": deferrals, "notifications": notifications,
 }
 
 

@@ -1,7 +1,8 @@
 """Rendering console pages, and refusals as pages or JSON.
 
 Every template gets the same base context (who is signed in, the menu, the
-CSRF token, the pending one-time message) from `desk_context`, computed when
+CSRF token, the pending one-time message) from `desk_context`, and every
+page also the year whose holiday schedule is overdue (from 1 November), computed when
 the page is rendered, i.e. after the access checks have identified the
 person. Error pages raised by those checks get it too.
 """
@@ -13,10 +14,11 @@ from typing import Any, Awaitable, Callable, Dict, Mapping
 import aiohttp_jinja2
 from aiohttp import web
 
+from bot.bank.hours import schedule
 from bot.bank.refusals import Refusal
 from bot.bank.profile import load_profile
 from bot.desk.access import NAV_KEY, Denied, Handler, can
-from bot.desk.common import error_status, is_api, json_error
+from bot.desk.common import error_status, is_api, json_error, run_db, today
 from bot.desk.security import FLASH_COOKIE, take_flash
 
 
@@ -31,6 +33,7 @@ def desk_context(request: web.Request) -> Dict[str, Any]:
         "path": request.path,
         "here": request.path_qs,
         "css_url": request.app.router["static"].url_for(filename="desk.css"),
+        "schedule_missing": None,
     }
 
 
@@ -44,7 +47,9 @@ def page(template: str) -> Callable[[Callable[[web.Request], Awaitable[Mapping[s
     def wrap(handler: Callable[[web.Request], Awaitable[Mapping[str, Any]]]) -> Handler:
         @functools.wraps(handler)
         async def rendered(request: web.Request) -> web.StreamResponse:
-            return render(request, template, await handler(request))
+            context = await handler(request)
+            missing = await run_db(schedule.missing_next_year, today()) if request.get("staff") else None
+            return render(request, template, {"schedule_missing": missing, **context})
 
         return rendered
 

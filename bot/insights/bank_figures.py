@@ -24,6 +24,8 @@ from bot.bank.models import (
     DeferralRequest,
     Escalation,
     EscalationTag,
+    Notification,
+    NotificationStatus,
     Slot,
 )
 from bot.clock import local
@@ -151,6 +153,27 @@ def branch_bookings(session: Session, period: Period, branch_id: Optional[str],
     return [BranchBookings(branch.id, branch.name, _tickets_offered(session, branch, period, slots.get(branch.id, {})),
                            by_branch.get(branch.id, {}))
             for branch in branches]
+
+
+def settled_by_reminder(session: Session, period: Period, branch_id: Optional[str],
+                        channel: Optional[str]) -> Dict[bool, Dict[str, int]]:
+    """Visits settled at the counter (checked in or no-show) on the period's days, by status, split
+    by whether the day-before reminder reached the customer (True) or not (False)."""
+    query = (select(Notification.status, Booking.status, func.count(Booking.id))
+             .select_from(Booking).join(Slot, Slot.id == Booking.slot_id)
+             .outerjoin(Notification, Notification.id == Booking.reminder_id)
+             .where(Slot.day >= period.first, Slot.day <= period.last,
+                    Booking.status.in_([BookingStatus.CHECKED_IN, BookingStatus.NO_SHOW]))
+             .group_by(Notification.status, Booking.status))
+    if branch_id:
+        query = query.where(Booking.branch_id == branch_id)
+    if channel:
+        query = query.where(Booking.channel == channel)
+    split: Dict[bool, Dict[str, int]] = {True: {}, False: {}}
+    for reminder, status, count in session.execute(query):
+        reached = reminder == NotificationStatus.DELIVERED
+        split[reached][str(status)] = split[reached].get(str(status), 0) + count
+    return split
 
 
 def held(by_status: Dict[str, int]) -> int:

@@ -22,6 +22,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bot.bank.db import transaction
 from bot.bank.handoff.escalations import FIRST_REPLY_SLA, REASONS
+from bot.bank.messaging import notifications
+from bot.bank.messaging.models import NotificationKind, NotificationStatus, Route
 from bot.bank.models import BookingStatus, EscalationStatus, RequestStatus
 from bot.clock import now
 from bot.insights import bank_figures as bank
@@ -109,6 +111,28 @@ class StatusCount:
 
 
 @dataclass(frozen=True)
+class NotificationFigures:
+    """Notifications of one kind created in the period: how they ended, and how they got there.
+
+    delivered: reached the customer by any route; by_template / by_sms: of
+    those, after the conversation's channel could not (WeChat's 48-hour
+    window closed, the page closed). failed: every route tried. opted_out:
+    reminders held back because the customer unsubscribed.
+    """
+
+    kind: str
+    label: str
+    total: int
+    delivered: int
+    by_template: int
+    by_sms: int
+    pending: int
+    failed: int
+    opted_out: int
+    delivery: Rate        # delivered / (total − opted_out)
+
+
+@dataclass(frozen=True)
 class DayFigures:
     """One day of the period, for the trend lines (same definitions as the totals)."""
 
@@ -150,6 +174,10 @@ class Insights:
     deferrals: requests submitted in the period by current status;
         deferral_decision_hours: hours from submission to approval/rejection.
     branches: BranchFigures per branch (only the chosen one when filtered).
+    notifications: NotificationFigures per kind of message the bank started.
+    no_show_reminded / no_show_unreminded: no-shows / visits settled at the
+        counter on the period's days, for bookings whose day-before reminder
+        reached the customer, and for the rest (none sent, opted out, failed).
     """
 
     period: Period
@@ -180,6 +208,9 @@ class Insights:
     deferrals: Tuple[StatusCount, ...]
     deferral_decision_hours: Durations
     branches: Tuple[BranchFigures, ...]
+    notifications: Tuple[NotificationFigures, ...]
+    no_show_reminded: Rate
+    no_show_unreminded: Rate
     days: Tuple[DayFigures, ...]
 
 
@@ -259,6 +290,29 @@ def _branch(row: bank.BranchBookings) -> BranchFigures:
 
 # --- per day --------------------------------------------------------------------------------
 
+def _no_show(by_status: Dict[str, int]) -> Rate:
+    no_show = by_status.get(BookingStatus.NO_SHOW.value, 0)
+    return Rate.of(no_show, no_show + by_status.get(BookingStatus.CHECKED_IN.value, 0))
+
+
+def _notifications(rows: Sequence[Tuple[str, str, str, int]]) -> Tuple[NotificationFigures, ...]:
+    figures = []
+    for kind in NotificationKind:
+        mine = [(status, route, number) for k, status, route, number in rows if k == kind.value]
+
+        def count(status: str, route: Optional[str] = None) -> int:
+            return sum(n for s, r, n in mine if s == status and (route is None or r == route))
+
+        total, opted_out = sum(n for _s, _r, n in mine), count(NotificationStatus.OPTED_OUT)
+        delivered = count(NotificationStatus.DELIVERED)
+        figures.append(NotificationFigures(
+            kind.value, notifications.KIND_LABELS[kind], total, delivered,
+            count(NotificationStatus.DELIVERED, Route.WECHAT_TEMPLATE), count(NotificationStatus.DELIVERED, Route.SMS),
+            count(NotificationStatus.PENDING), count(NotificationStatus.FAILED), opted_out,
+            Rate.of(delivered, total - opted_out)))
+    return tuple(figures)
+
+
 def _by_day(items: Iterable, day_of) -> Dict[date, list]:
     grouped: Dict[date, list] = {}
     for item in items:
@@ -296,6 +350,8 @@ def compute(period: Period, branch: Optional[str] = None, channel: Optional[str]
         deferrals = bank.deferrals(session, period, channel)
         branches = bank.branch_bookings(session, period, branch, channel)
         counter = bank.counter_bookings(session, period, channel)
+        notices = notifications.counts(session, period.start, period.end, channel)
+        settled = bank.settled_by_reminder(session, period, branch, channel)
     moment = now()
     conversations = traffic.conversations
     contained = _containment(conversations, since)
@@ -332,6 +388,8 @@ def compute(period: Period, branch: Optional[str] = None, channel: Optional[str]
                         for status in DEFERRAL_STATUSES),
         deferral_decision_hours=Durations.of(decided),
         branches=tuple(_branch(row) for row in branches),
+        notifications=_notifications(notices),
+        no_show_reminded=_no_show(settled[True]), no_show_unreminded=_no_show(settled[False]),
         days=_days(period, contained, traffic.messages, handoffs, surveys),
     )
 

@@ -47,6 +47,10 @@ class Booking(Base):
     created_at = Column(DateTime(timezone=True), nullable=False)
     cancelled_at = Column(DateTime(timezone=True))
     checked_in_at = Column(DateTime(timezone=True))
+    # The day-before reminder (bot.bank.booking.reminders): claimed once across servers by setting
+    # `reminded_at`; `reminder_id` is its notification, for the no-show figures.
+    reminded_at = Column(DateTime(timezone=True))
+    reminder_id = Column(Integer, ForeignKey("notifications.id", ondelete="SET NULL"))
 
     slot = relationship("Slot")
     branch = relationship("Branch")

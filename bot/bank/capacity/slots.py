@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.bank.booking.models import Booking
 from bot.bank.capacity.models import CapacityRule, Slot
 from bot.bank.hours.models import Branch
+from bot.bank.hours.schedule import known_until
 from bot.bank.hours.timetable import DayHours, hours_on
 from bot.bank.profile import load_profile
 
@@ -105,9 +106,13 @@ def free_slots(session: Session, branch: Branch, service: str, day: date,
     ]
 
 
-def bookable_until(today: date) -> date:
-    """The last day customers can book: the bank profile's horizon from today."""
-    return today + timedelta(days=load_profile().booking_horizon_days - 1)
+def bookable_until(session: Session, today: date) -> date:
+    """The last day customers can book: the bank profile's horizon from today,
+    and no later than the end of the known holiday schedule unless the
+    profile allows booking past it (a day there may turn out to be a holiday)."""
+    profile = load_profile()
+    horizon = today + timedelta(days=profile.booking_horizon_days - 1)
+    return horizon if profile.book_past_known_holidays else min(horizon, known_until(session, today))
 
 
 def next_free_slots(session: Session, branch: Branch, service: str, start_day: date,
@@ -115,7 +120,8 @@ def next_free_slots(session: Session, branch: Branch, service: str, start_day: d
     """The earliest free slots from `start_day` on, up to the last bookable day."""
     found: List[SlotView] = []
     day = start_day
-    while day <= bookable_until(after.date()):
+    last_day = bookable_until(session, after.date())
+    while day <= last_day:
         found += free_slots(session, branch, service, day, after)
         day += timedelta(days=1)
         if len(found) >= limit:

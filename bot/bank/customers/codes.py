@@ -7,13 +7,12 @@ with the same `send(phone, code)` method that talks to an SMS gateway.
 """
 from __future__ import annotations
 
-import importlib
 import logging
-from functools import lru_cache
 from typing import Protocol
 
 from bot.bank.db import data_dir
 from bot.bank.masking import mask_phone
+from bot.bank.plugins import configured
 from bot.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -33,11 +32,6 @@ class LogCodeSender:
             outbox.write(f"{phone} {code}\n")
 
 
-@lru_cache(maxsize=1)
 def code_sender() -> CodeSender:
     """The configured sender (`CODE_SENDER`), else the development one."""
-    path = settings().code_sender
-    if not path:
-        return LogCodeSender()
-    module_name, _, class_name = path.partition(":")
-    return getattr(importlib.import_module(module_name), class_name)()
+    return configured(settings().code_sender, LogCodeSender)

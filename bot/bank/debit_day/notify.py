@@ -1,9 +1,12 @@
 """Telling customers about decisions on the channel they used.
 
 `notify_decision` renders a staff decision on a debit-day request from the
-domain's responses and appends it to the outbox (`bot.bank.outbox`); the channel's delivery
-loop in the Rasa process sends it (WeChat, web widget, REST callback). Nothing here
-talks to a channel, so a decision never waits on, or fails because of, one.
+domain's responses and makes it a notification (`bot.bank.messaging.notifications`):
+the channel's delivery loop in the Rasa process sends it (WeChat, web widget,
+REST callback), and when that channel can no longer reach the customer it
+goes as a WeChat template message or an SMS. Nothing here talks to a
+channel, so a decision never waits on, or fails because of, one. A decision
+on the customer's own request is never held back by an opt-out.
 
 The row is written with the decision's `session`, in the same transaction:
 either both are stored or neither.
@@ -17,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from bot.bank.debit_day.models import RequestStatus
 from bot.bank.debit_day.review import Decision
-from bot.bank.messaging import outbox
 from bot.bank.formatting import month_day
+from bot.bank.messaging import notifications
+from bot.bank.messaging.models import NotificationKind
 from bot.wording import render
 
 DEFERRAL_DECISION = "deferral_decision"
@@ -47,6 +51,7 @@ def _facts(decision: Decision) -> Dict[str, Any]:
 
 
 def notify_decision(session: Session, decision: Decision, *, at: datetime) -> None:
-    """Queue the customer's message about `decision` in the outbox, in the decision's transaction."""
-    outbox.queue(session, decision.channel, decision.channel_user, DEFERRAL_DECISION,
-                 [decision_message(decision)], at=at, **_facts(decision))
+    """Notify the customer of `decision`, in the decision's transaction."""
+    notifications.notify(session, NotificationKind.DEFERRAL_DECISION, decision.channel, decision.channel_user,
+                         [decision_message(decision)], at=at, customer_id=decision.customer_id,
+                         outbox_kind=DEFERRAL_DECISION, **_facts(decision))

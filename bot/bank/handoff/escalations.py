@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session
 from bot.bank import references
 from bot.bank.csat import surveys
 from bot.bank.handoff.models import OPEN_ESCALATION_STATUSES, Escalation, EscalationNote, EscalationStatus, Priority
-from bot.bank.masking import mask_text
-from bot.bank.messaging import outbox
+from bot.bank.masking import mask_phone, mask_text
+from bot.bank.messaging import notifications, outbox
+from bot.bank.messaging.models import NotificationKind
 from bot.bank.profile import load_profile
 from bot.bank.refusals import Refusal
 from bot.bank.staff.models import AGENT_ROLES, Staff
@@ -396,7 +397,11 @@ def reply(session: Session, escalation_id: int, staff_id: int, text: str, *, at:
     escalation, staff = _own_case(session, escalation_id, staff_id)
     escalation.first_reply_at = escalation.first_reply_at or at
     remember(escalation, text)
-    _tell(session, escalation, "agent_message", [{"text": text, "metadata": {"agent": agent_title(staff)}}], at)
+    title = agent_title(staff)
+    notifications.notify(session, NotificationKind.AGENT_REPLY, escalation.channel, escalation.conversation_id,
+                         [{"text": text, "metadata": {"agent": title}}], at=at, outbox_kind="agent_message",
+                         text=text_of("utter_notice_agent_reply", agent=title, text=text),
+                         customer_id=escalation.customer_id, escalation=escalation.reference)
 
 
 def add_note(session: Session, escalation_id: int, staff_id: int, text: str, *, at: datetime) -> None:
@@ -441,7 +446,8 @@ def close(session: Session, escalation_id: int, staff_id: int, note: str = "", *
 
 def finish_callback(session: Session, escalation_id: int, staff_id: int, reached: bool, note: str = "", *,
                     at: datetime) -> None:
-    """Record the outcome of a callback; unreached ones stay visible to try again later."""
+    """Record the outcome of a callback; unreached ones stay visible to try again later, and the
+    customer is told we tried (on their channel, else by template or SMS)."""
     escalation, staff = get_escalation(session, escalation_id), _staff(session, staff_id)
     if escalation.status != CALLBACK:
         raise Refusal("not_callback", "这条记录不是待回电的请求，不能登记回电结果。")
@@ -450,6 +456,12 @@ def finish_callback(session: Session, escalation_id: int, staff_id: int, reached
     if reached:
         escalation.status, escalation.callback_reached_at, escalation.resolved_at = RESOLVED, at, at
         escalation.assignee_id = staff.id
+        return
+    missed = text_of("utter_notice_callback_failed", phone=mask_phone(escalation.callback_phone or ""),
+                 hotline=load_profile().hotline)
+    notifications.notify(session, NotificationKind.CALLBACK_FAILED, escalation.channel, escalation.conversation_id,
+                         [{"text": missed}], at=at, customer_id=escalation.customer_id,
+                         escalation=escalation.reference)
 
 
 def release_unclaimed(session: Session, channel: str, *, at: datetime) -> int:

@@ -1,10 +1,11 @@
 """Branches and when they open: weekly hours, dated exceptions and notices."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Column, Date, ForeignKey, Integer, String, Text, Time, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, String, Text, Time,
+                        UniqueConstraint)
 from sqlalchemy.orm import relationship
 
-from bot.bank.base import Base
+from bot.bank.base import Base, Vocabulary, vocabulary_column
 
 
 class Branch(Base):
@@ -69,3 +70,43 @@ class Notice(Base):
     body = Column(Text, nullable=False)
     starts_on = Column(Date, nullable=False)
     ends_on = Column(Date)
+
+
+class OfficialDayKind(Vocabulary):
+    """What the State Council's schedule makes of a day."""
+
+    HOLIDAY = "holiday"            # 放假: branches keep holiday hours (closed unless a rota opens them)
+    WORKING_DAY = "working_day"    # 调休上班: a weekend day worked with weekday hours
+
+
+class OfficialDay(Base):
+    """One day of the national holiday schedule as the bank entered it.
+
+    Staff enter each year's schedule when the State Council publishes it
+    (usually in November), so the bank never waits for a new release of
+    chinesecalendar; a row here wins over the package. `name` is the
+    holiday (元旦); for a make-up working day, the holiday it makes up for.
+    """
+
+    __tablename__ = "official_days"
+
+    day = Column(Date, primary_key=True)
+    kind = vocabulary_column(OfficialDayKind, "official_day_kind", 16, nullable=False)
+    name = Column(String(32), nullable=False, default="")
+    entered_by = Column(String(64), nullable=False)
+    entered_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class ScheduleYear(Base):
+    """A year whose whole holiday schedule the bank has entered.
+
+    Only then may the bot treat an unlisted weekday of that year as an
+    ordinary working day; for other years beyond the package it says the
+    schedule is not published yet.
+    """
+
+    __tablename__ = "schedule_years"
+
+    year = Column(Integer, primary_key=True, autoincrement=False)
+    recorded_by = Column(String(64), nullable=False)
+    recorded_at = Column(DateTime(timezone=True), nullable=False)

@@ -2,7 +2,10 @@
 
 Order of precedence, most specific first: a dated exception for the branch,
 a dated exception for every branch, a public holiday (closed), a make-up
-working day (调休, weekday hours), then the weekly timetable.
+working day (调休, weekday hours), then the weekly timetable. Holidays and
+make-up days come from the bank's own schedule first, then the package
+(`bot.bank.hours.schedule`); a day of a year neither knows keeps its weekly
+hours but is marked `schedule_published=False`, so nobody promises them.
 """
 from __future__ import annotations
 
@@ -13,8 +16,8 @@ from typing import List, Optional, Sequence, Tuple
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.bank.hours.holidays import holiday_name, is_makeup_working_day
 from bot.bank.hours.models import Branch, HoursException, Notice, WeeklyHours
+from bot.bank.hours.schedule import day_kind
 from bot.wording import text_of
 
 MONDAY = 0
@@ -32,6 +35,7 @@ class DayHours:
     reason: str = ""
     holiday: Optional[str] = None
     makeup_working_day: bool = False
+    schedule_published: bool = True
 
     @property
     def is_open(self) -> bool:
@@ -95,10 +99,10 @@ def hours_on(session: Session, branch: Branch, day: date) -> DayHours:
         if exception.closed or exception.opens is None:
             return DayHours(branch, day, None, None, None, reason=exception.reason)
         return DayHours(branch, day, exception.opens, exception.closes, lunch, reason=exception.reason)
-    festival = holiday_name(day)
-    if festival and not is_makeup_working_day(day):
-        return DayHours(branch, day, None, None, None, reason=text_of("utter_hours_reason_holiday", holiday=festival), holiday=festival)
-    if is_makeup_working_day(day):
+    national = day_kind(session, day)
+    if national.holiday and not national.working:
+        return DayHours(branch, day, None, None, None, reason=text_of("utter_hours_reason_holiday", holiday=national.holiday), holiday=national.holiday)
+    if national.makeup:
         weekday_hours = _weekly(branch, MONDAY)
         if weekday_hours:
             return DayHours(
@@ -107,8 +111,8 @@ def hours_on(session: Session, branch: Branch, day: date) -> DayHours:
             )
     regular = _weekly(branch, day.weekday())
     if regular is None:
-        return DayHours(branch, day, None, None, None)
-    return DayHours(branch, day, regular.opens, regular.closes, lunch)
+        return DayHours(branch, day, None, None, None, schedule_published=national.published)
+    return DayHours(branch, day, regular.opens, regular.closes, lunch, schedule_published=national.published)
 
 
 def open_now(session: Session, branch: Branch, moment: datetime) -> Tuple[bool, DayHours]:

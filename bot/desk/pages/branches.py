@@ -12,6 +12,7 @@ from typing import Any, Dict, Mapping
 
 from aiohttp import web
 
+from bot.bank.booking import branch_changes
 from bot.bank.hours import admin as hours_admin
 from bot.bank.formatting import chinese_date, hm
 from bot.bank.hours.admin import HoursChange, NoticeView
@@ -24,6 +25,7 @@ from bot.desk.access import (
     require_branch,
     requires,
 )
+from bot.clock import now
 from bot.desk.common import (
     flag,
     json_ok,
@@ -51,6 +53,7 @@ def _settings(session, branch_id: str, day) -> Dict[str, Any]:
         "days": hours_admin.upcoming_days(session, branch_id, day, UPCOMING_DAYS),
         "exceptions": hours_admin.upcoming_exceptions(session, branch_id, day),
         "notices": hours_admin.notices_in_force(session, branch_id, day),
+        "stranded": branch_changes.stranded(session, branch_id, day, UPCOMING_DAYS),
     }
 
 
@@ -119,7 +122,8 @@ def _stranded(change: HoursChange) -> str:
         return ""
     listed = "、".join(f"{hm(b.starts_at)} {b.reference}（{b.customer_phone}）" for b in change.affected[:8])
     more = f"等 {len(change.affected)} 个" if len(change.affected) > 8 else ""
-    return f" 注意：这天有 {len(change.affected)} 个预约不在营业时间内了，请尽快联系客户改约：{listed}{more}。"
+    return (f" 注意：这天有 {len(change.affected)} 个预约不在营业时间内了：{listed}{more}。"
+            "可在下方“受影响的预约”里一键通知客户改约。")
 
 
 def _exception_added(change: HoursChange):
@@ -164,6 +168,21 @@ async def _end_notice(request: web.Request, data: Mapping[str, Any]) -> NoticeVi
                         bank_wide_ok=can(request, "notices.bank_wide"))
 
 
+async def _notify_stranded(request: web.Request, data: Mapping[str, Any]):
+    day = parse_day(text(data, "day"))
+    return day, await run_db(branch_changes.notify_stranded, path_branch_id(request), day, at=now())
+
+
+def _stranded_notified(result):
+    day, references = result
+    if not references:
+        return f"{chinese_date(day)}已经没有需要通知的预约了。", "ok"
+    return (f"已取消{chinese_date(day)}的 {len(references)} 个预约，并通知客户改约（{'、'.join(references)}）。"
+            "客户会在原来的渠道或短信里收到最近的可约时段。", "ok")
+
+
+form_action(routes, "/branches/{branch_id}/stranded/notify", "branches.edit",
+            run=_notify_stranded, done=_stranded_notified, back=_back)
 form_action(routes, "/branches/{branch_id}/exceptions", "branches.edit",
             run=_add_exception, done=_exception_added, back=_back)
 form_action(routes, "/branches/{branch_id}/exceptions/{exception_id:\\d+}/delete", "branches.edit",
