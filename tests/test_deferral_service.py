@@ -165,7 +165,7 @@ def test_a_single_borrower_loan_is_submitted_with_nothing_missing(bank_db):
     result = submit(HUANG, "4521", 28, hardship=True, reason="  被困外地  ")
     request = result.request
     assert result.ok and result.created and request.status == RequestStatus.SUBMITTED
-    assert re.fullmatch(r"YQ[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{6}", request.reference)
+    assert re.fullmatch(r"YQ\d{6}", request.reference)
     assert request.confirmations == () and request.waiting_for == deferral.WAIT_BANK
     assert request.new_due == date(2026, 10, 28) and request.reason == "被困外地" and request.hardship
 

@@ -122,7 +122,7 @@ async def test_a_decision_within_48_hours_goes_as_a_customer_service_message(clo
     reference = wechat_customer_applies(fake_wechat)
     notification_id = approve(reference, clock(CHAT + timedelta(hours=47)))
     assert await wechat.deliver_pending() == 1
-    assert "审批通过" in fake_wechat.texts_to(OPENID)[-1]
+    assert "已经通过" in fake_wechat.texts_to(OPENID)[-1]
     assert (latest_notification().status, attempts(notification_id)) == ("delivered", [("channel", True)])
 
 
@@ -136,8 +136,8 @@ async def test_a_decision_50_hours_after_the_chat_reaches_the_customer_as_a_temp
     assert await wechat.deliver_pending() == 1           # the template message
     [sent] = [t for t in fake_wechat.templates if t.touser == "o-huang-50h"]
     assert sent.template_id == "TPL-DECISION"
-    assert sent.data["first"]["value"] == "您的变更扣款日申请有结果了"
-    assert reference in sent.data["keyword1"]["value"] and "审批通过" in sent.data["keyword1"]["value"]
+    assert sent.data["first"]["value"] == "您调整每月扣款日的申请有结果了"
+    assert reference in sent.data["keyword1"]["value"] and "已经通过" in sent.data["keyword1"]["value"]
     notification = latest_notification()
     assert (notification.status, notification.route) == ("delivered", "wechat_template")
     assert attempts(notification_id) == [("channel", False), ("wechat_template", True)]
@@ -152,7 +152,7 @@ async def test_without_a_template_the_late_decision_goes_by_sms_to_the_verified_
     gateway = RecordingSms()
     assert await SmsDelivery(gateway).deliver_pending() == 1
     [(phone, text)] = gateway.sent
-    assert phone == HUANG and text.startswith("【鹏城银行】") and reference in text and "审批通过" in text
+    assert phone == HUANG and text.startswith("【鹏城银行】") and reference in text and "已经通过" in text
     assert attempts(notification_id) == [("channel", False), ("sms", True)]
     assert latest_notification().status == "delivered"
 

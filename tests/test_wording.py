@@ -20,6 +20,7 @@ from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from bot import wording, wording_catalogue
 from bot.bank.booking.lifecycle import BRING_KEYS
 from bot.bank.debit_day.models import RequestStatus
+from bot.bank.messaging.models import NotificationKind
 from bot.bank.profile import bank_slots
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +42,19 @@ ALLOWED = {
     ("actions/hours.py", "ASKS_ABOUT_ALL"): "words of a question about every branch",
     ("actions/identity.py", "RESEND"): "words asking for a new code",
     ("bot/bank/booking/counter.py", "STATUS_LABELS"): "console labels for staff",
+    ("bot/bank/handoff/canned.py", ""): "the canned replies' placeholders as agents type them ({客户姓名}, {热线})",
+    ("bot/bank/handoff/canned.py", "PLACEHOLDERS"): "console help text for agents",
+    ("bot/bank/handoff/canned.py", "UNKNOWN_NAME"): "what {客户姓名} becomes in an agent's reply when the name is unknown",
+    ("bot/bank/handoff/canned.py", "label"): "a console label for staff",
+    ("bot/bank/hours/schedule.py", "KIND_WORDS"): "words staff paste in a holiday table",
+    ("bot/bank/hours/schedule.py", "KIND_LABELS"): "console labels for staff",
+    ("bot/bank/hours/schedule.py", "_RANGE_SIGN"): "a pattern reading date ranges staff paste",
+    ("bot/bank/hours/schedule.py", "parse_table"): "a header word staff paste in a holiday table",
+    ("bot/bank/messaging/notifications.py", "KIND_LABELS"): "console labels for staff",
+    ("bot/bank/messaging/notifications.py", "STATUS_LABELS"): "console labels for staff",
+    ("bot/bank/messaging/notifications.py", "ROUTE_LABELS"): "console labels for staff",
+    ("bot/bank/messaging/notifications.py", "claim_sms"): "a delivery note for staff",
+    ("bot/bank/profile.py", "OTHER_SERVICE"): "the stored service value 其他",
     ("bot/bank/booking/lifecycle.py", "SELF"): "the stored party value 本人",
     ("bot/bank/booking/lifecycle.py", "BRING_KEYS"): "service names (data) mapped to response keys",
     ("bot/bank/booking/models.py", "party"): "the column default 本人",
@@ -170,6 +184,7 @@ def _named_in_python() -> Iterator[Tuple[str, str]]:
 FAMILIES = {
     "utter_deferral_status_": [status.value for status in RequestStatus] + ["co_borrower_refused"],
     "utter_bring_": sorted(set(BRING_KEYS.values()) | {"other"}),
+    "utter_notice_title_": [kind.value for kind in NotificationKind],
     "utter_callback_window_": ["soon", "today_morning", "today_afternoon", "tomorrow_morning", "tomorrow_afternoon"],
 }
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from bot.bank.hours import holidays
 from bot.bank.hours.models import OfficialDay, OfficialDayKind, ScheduleYear
 from bot.bank.refusals import Refusal
+from bot.wording import text_of
 
 # From this month on, next year's schedule ought to be in (it is usually published in November).
 WARN_FROM_MONTH = 11
@@ -102,7 +103,7 @@ def day_kind(session: Session, day: date) -> DayKind:
     weekend = day.weekday() >= 5
     if row is not None:
         if row.kind == OfficialDayKind.HOLIDAY:
-            return DayKind(day, working=False, holiday=row.name or "法定节假日")
+            return DayKind(day, working=False, holiday=row.name or text_of("utter_hours_unnamed_holiday"))
         return DayKind(day, working=True, makeup=weekend)
     if year_entered(session, day.year):
         return DayKind(day, working=not weekend)
