@@ -5,6 +5,8 @@ from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import relationship
 
 from bot.bank.base import Base, Vocabulary, status_in, vocabulary_column
+from bot.bank.capacity.models import Slot
+from bot.bank.hours.models import Branch
 
 
 class BookingStatus(Vocabulary):
@@ -52,5 +54,5 @@ class Booking(Base):
     reminded_at = Column(DateTime(timezone=True))
     reminder_id = Column(Integer, ForeignKey("notifications.id", ondelete="SET NULL"))
 
-    slot = relationship("Slot")
-    branch = relationship("Branch")
+    slot = relationship(Slot)
+    branch = relationship(Branch)
