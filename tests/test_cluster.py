@@ -46,6 +46,8 @@ class ProxyClient:
 
     url: str
     workdir: Path
+    token: str
+    rasa_url: str      # one Rasa server, straight: reading a tracker must not shift the proxy's round-robin
     upstreams: List[str] = field(default_factory=list)
     said: Dict[str, List[str]] = field(default_factory=dict)
 
@@ -55,6 +57,13 @@ class ProxyClient:
                                  timeout=timeout)
         response.raise_for_status()
         self.upstreams.append(response.headers["X-Upstream"])
+        return response.json()
+
+    def tracker(self, sender: str) -> dict:
+        """The conversation as the cluster's shared tracker store holds it, whichever server answered."""
+        response = requests.get(f"{self.rasa_url}/conversations/{sender}/tracker",
+                                params={"token": self.token, "include_events": "ALL"}, timeout=30)
+        response.raise_for_status()
         return response.json()
 
 
@@ -82,16 +91,21 @@ def cluster(tmp_path_factory):
                           certificate=self_signed_certificate(workdir),
                           start_timeout=900).start()  # four TensorFlow start-ups at once on a shared machine
         try:
+            # The proxy answers once one server is up; round-robin needs both (two health checks each).
+            for server in running.rasa_upstreams:
+                wait_for_status(running, "rasa", server, "UP")
             yield running
         finally:
             running.stop()
 
 
+def proxy_client(cluster: Cluster) -> ProxyClient:
+    return ProxyClient(cluster.url, cluster.workdir, cluster.token, f"http://127.0.0.1:{cluster.rasa_ports[0]}")
+
+
 def user_turns(cluster: Cluster, sender: str) -> List[str]:
-    response = requests.get(f"{cluster.url}/conversations/{sender}/tracker",
-                            params={"token": cluster.token, "include_events": "ALL"}, timeout=30)
-    response.raise_for_status()
-    return [event["text"] for event in response.json()["events"] if event["event"] == "user"]
+    tracker = proxy_client(cluster).tracker(sender)
+    return [event["text"] for event in tracker["events"] if event["event"] == "user"]
 
 
 def active_bookings(cluster: Cluster, phone: str) -> List[str]:
@@ -106,7 +120,7 @@ def active_bookings(cluster: Cluster, phone: str) -> List[str]:
 
 
 def test_one_conversation_across_both_servers(cluster):
-    client = ProxyClient(cluster.url, cluster.workdir)
+    client = proxy_client(cluster)
     customer = PhoneCustomer(client, phone="13800138011")
     reference = book_tuesday_signing(customer, customer.phone)
     assert set(client.upstreams) == set(cluster.rasa_upstreams)
@@ -115,7 +129,7 @@ def test_one_conversation_across_both_servers(cluster):
 
 
 def test_concurrent_conversations(cluster):
-    client = ProxyClient(cluster.url, cluster.workdir)
+    client = proxy_client(cluster)
     customers = [PhoneCustomer(client, phone=f"1380013802{i}") for i in range(3)]
     # Everyone takes the first slot offered: with the booking above, 4 tickets.
     assert 1 + len(customers) <= DEFAULT_CAPACITY
@@ -129,7 +143,7 @@ def test_concurrent_conversations(cluster):
 
 def test_one_customer_typing_fast_on_both_servers_loses_nothing(cluster):
     """Messages of one conversation handled at once by two servers: the Redis lock serialises them."""
-    client = ProxyClient(cluster.url, cluster.workdir)
+    client = proxy_client(cluster)
     sender = f"fast-{uuid.uuid4().hex[:8]}"
     messages = [f"福田支行{day}号开门吗" for day in range(10, 16)]
     with ThreadPoolExecutor(len(messages)) as pool:
@@ -171,7 +185,7 @@ def ask_opening_hours(client: ProxyClient, sender: str) -> str:
 
 
 def test_a_killed_action_server_is_taken_out_and_put_back(cluster):
-    client = ProxyClient(cluster.url, cluster.workdir)
+    client = proxy_client(cluster)
     cluster.kill("actions-1")
     wait_for_status(cluster, "actions", "actions1", "DOWN")
     before = sessions(cluster, "actions")
