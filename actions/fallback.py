@@ -52,7 +52,7 @@ class ActionFallback(Action):
         tracker: Tracker,
         domain: Dict[Text, Any],
     ) -> List[EventType]:
-        article = topic_for(tracker)
+        article = await topic_for(tracker)
         if article is not None:
             return answer(dispatcher, article)
         if consecutive_misses(tracker.events) >= 2:

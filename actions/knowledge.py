@@ -8,6 +8,7 @@ forward, never a confident answer to a different question.
 """
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -23,13 +24,16 @@ from bot.knowledge.routing import accept_threshold
 live.warm_up()   # the action server imports this module when it starts
 
 
-def topic_for(tracker: Tracker) -> Optional[Article]:
-    """The published topic that answers the customer's latest message, if one does."""
+async def topic_for(tracker: Tracker) -> Optional[Article]:
+    """The published topic that answers the customer's latest message, if one does.
+
+    The corpus is fetched off the event loop: the process's first question
+    waits for the first matcher, and other customers' turns must not."""
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     threshold = accept_threshold(intent)
     if threshold is None:
         return None
-    corpus = live.current()
+    corpus = await asyncio.get_running_loop().run_in_executor(None, live.current)
     match = corpus.matcher.best(tracker.latest_message.get("text") or "", threshold)
     return corpus.articles.get(match.key) if match else None
 
@@ -48,7 +52,7 @@ class ActionAnswerQuestion(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        article = topic_for(tracker)
+        article = await topic_for(tracker)
         if article is None:
             dispatcher.utter_message(response="utter_dont_know")
             return [SlotSet(TOPIC_SLOT, None)]

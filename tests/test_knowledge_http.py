@@ -14,6 +14,7 @@ from bot.bank.db import transaction
 from bot.bank.knowledge.topics import DEMO_KNOWLEDGE
 from bot.bank.staff.accounts import create_staff
 from bot.desk.app import create_app
+from bot.knowledge.routing import accept_threshold
 from tests.test_desk import NOW, PASSWORD, csrf_of, login
 
 pytestmark = pytest.mark.server
@@ -79,7 +80,9 @@ async def test_a_topic_staff_publish_is_answered_without_training_or_a_restart(s
              "answer": "我行网点欢迎导盲犬陪同进入，视障、听障和行动不便的客户可以优先办理，工作人员会全程协助；"
                        "需要手语翻译的，请先拨打24小时客服热线{bank_hotline}预约。",
              "examples": ["导盲犬能进网点吗", "盲人去网点办业务有人帮忙吗", "网点有手语服务吗", "听障人士怎么在网点办业务"]}
-    question, answer = "网点能不能给导盲犬进", fill(draft["answer"])
+    question, answer = "视障人士带导盲犬去网点可以吗", fill(draft["answer"])
+    # Rasa's NLU only decides that this is an informational question; which topic answers it is the matcher's call.
+    assert accept_threshold(stack.parse(question)["intent"]["name"]) is not None, "the NLU keeps it from the matcher"
     assert answer not in texts(stack.say(sender(), question))
     server = TestServer(create_app())
     client = TestClient(server)

@@ -2,6 +2,8 @@
 and a topic published at run time answered without training."""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime
 
 import pytest
@@ -57,13 +59,52 @@ def test_a_topic_about_what_was_out_of_scope_is_answered_once_published():
 
 def test_the_live_corpus_follows_what_is_published(bank_db, monkeypatch):
     monkeypatch.setenv("HELPLINE_KNOWLEDGE_REFRESH", "0")
+    monkeypatch.setattr(live, "_current", None)   # built from this test's database
     before = live.current()
     assert "digital_yuan" not in before.articles
-    serve(topics.save_draft, "digital_yuan", "数字人民币钱包", "在{app_name}首页搜索「数字人民币」开通钱包即可。",
-          ["数字人民币钱包怎么开", "数币钱包在哪开通", "我想开个数字人民币钱包"], author="editor", at=NOW)
-    assert live.current().version == before.version          # a draft changes nothing
+    draft_digital_yuan()
+    assert serve(topics.corpus_version) == before.version     # a draft changes nothing
     serve(topics.publish, "digital_yuan", author="boss", at=NOW)
-    after = live.current()
+    after = eventually_published(before.version)
     assert after.version != before.version and "digital_yuan" in after.articles
     match = after.matcher.best("数字人民币钱包在哪儿开啊", WHEN_ASKED)
     assert match is not None and match.key == "digital_yuan"
+
+
+def test_customers_are_answered_from_the_old_corpus_while_the_new_one_is_built(bank_db, monkeypatch):
+    """A rebuild after a publish never holds a customer's question (it would get the apology)."""
+    monkeypatch.setenv("HELPLINE_KNOWLEDGE_REFRESH", "0")
+    monkeypatch.setattr(live, "_current", None)
+    before = live.current()
+    release = threading.Event()
+
+    def slow_matcher(articles):
+        assert release.wait(60), "the test never let the rebuild finish"
+        return Matcher(articles)
+
+    monkeypatch.setattr(live, "Matcher", slow_matcher)
+    publish_digital_yuan()
+    for _ in range(20):   # were a question held by the rebuild, this would wait on `release` and fail
+        assert live.current() is before
+    release.set()
+    assert "digital_yuan" in eventually_published(before.version).articles
+
+
+def draft_digital_yuan() -> None:
+    serve(topics.save_draft, "digital_yuan", "数字人民币钱包", "在{app_name}首页搜索「数字人民币」开通钱包即可。",
+          ["数字人民币钱包怎么开", "数币钱包在哪开通", "我想开个数字人民币钱包"], author="editor", at=NOW)
+
+
+def publish_digital_yuan() -> None:
+    draft_digital_yuan()
+    serve(topics.publish, "digital_yuan", author="boss", at=NOW)
+
+
+def eventually_published(old_version: str, deadline: float = 120) -> live.Corpus:
+    """The corpus once the background rebuild has swapped in a new version.
+    Meanwhile questions are answered from the old one (the test above)."""
+    started = time.monotonic()
+    while (corpus := live.current()).version == old_version:
+        assert time.monotonic() - started < deadline, "the published topic never reached the matcher"
+        time.sleep(0.05)
+    return corpus
