@@ -1,4 +1,4 @@
-"""The satisfaction question: once a day, never during an open urgent case."""
+"""The satisfaction question: once a day, never on the day of an urgent case."""
 from __future__ import annotations
 
 import pytest
@@ -41,9 +41,21 @@ def test_not_asked_while_an_urgent_case_is_open(bank_db):
     assert serve(csat.ask, "c1", "rest") is False
 
 
+def test_not_asked_when_an_urgent_case_is_closed_that_day(bank_db, monkeypatch):
+    agent = add_agent("王小明", "wang")
+    row_id = escalation(serve(handoff.open_escalation, "c1", "rest", "fraud", []).reference).id
+    serve(handoff.claim, row_id, agent)
+    serve(handoff.close, row_id, agent)
+    said = [message.get("metadata", {}).get("utter_action") for message in outbox_rows("c1")[-1].payload["messages"]]
+    assert "utter_agent_left" in said and "utter_csat_question" not in said
+    assert serve(csat.ask, "c1", "rest") is False
+    monkeypatch.setenv("HELPLINE_NOW", "2026-09-29T09:00:00+08:00")
+    assert serve(csat.ask, "c1", "rest") is True
+
+
 def test_closing_a_case_asks_and_the_answer_and_comment_are_stored(bank_db):
     agent = add_agent("王小明", "wang")
-    ticket = serve(handoff.open_escalation, "c1", "rest", "fraud", [])
+    ticket = serve(handoff.open_escalation, "c1", "rest", "complaint", [])
     row_id = escalation(ticket.reference).id
     serve(handoff.claim, row_id, agent)
     serve(handoff.close, row_id, agent)

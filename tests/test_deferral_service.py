@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.bank.debit_day import applications as deferral
 from bot.bank.debit_day import review
+from bot.bank.debit_day.notify import decision_message
 from bot.bank.db import transaction
 from bot.bank.customers.identity import customer_by_phone as by_phone
 from bot.bank.debit_day.demo_loans import seed_loans
@@ -415,3 +416,16 @@ def test_twenty_identical_submissions_make_one_request_on_postgresql(tmp_path, m
         monkeypatch.setenv("DATABASE_URL", url)
         seed(today=NOW.date())
         assert_one_request(*race_for_one_request())
+
+
+@pytest.mark.parametrize("today, response, told", [
+    (date(2026, 10, 24), "utter_deferral_rejected", "请在这之前把钱存进还款账户"),
+    (date(2026, 10, 26), "utter_deferral_rejected_past_due", "已经过了"),
+])
+def test_a_rejection_after_the_debit_date_does_not_ask_to_pay_before_it(today, response, told):
+    """A review takes up to 3 working days; "pay before the 25th" on the 26th would be no help."""
+    decision = review.Decision("D1", RequestStatus.REJECTED, "wechat", "u1", 1, "HT20260001", "个人住房贷款", 5, None,
+                               "本期已扣款成功", datetime(2026, 10, 26, 9, tzinfo=SHANGHAI), date(2026, 10, 25))
+    message = decision_message(decision, today)
+    assert message["metadata"]["utter_action"] == response
+    assert told in message["text"] and "10月25日" in message["text"] and "本期已扣款成功" in message["text"]

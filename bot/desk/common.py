@@ -26,7 +26,7 @@ T = TypeVar("T")
 SETTINGS = web.AppKey("settings", Settings)
 
 # What staff call each channel, on every page (the channel names of bot/channels).
-CHANNEL_LABELS = {"widget": "网页客服", "socketio": "网页客服", "wechat": "微信公众号", "rest": "App/接口"}
+CHANNEL_LABELS = {"widget": "网页客服", "wechat": "微信公众号", "rest": "App/接口"}
 
 # How a bank refusal reaches a program calling the JSON API: its code picks
 # the HTTP status; every code not listed is a conflict with the current state.

@@ -32,7 +32,9 @@ def _start_of_day(at: datetime) -> datetime:
 
 
 def may_ask(session: Session, conversation_id: str, customer_id: Optional[int], at: datetime) -> bool:
-    """Not asked today, and no urgent case of this conversation still open."""
+    """Not asked today, and no urgent case (a lost card, fraud, distress) of this
+    conversation open or opened today: "how did we do?" after someone was robbed
+    or in crisis reads as if the bank did not listen, even once the case is closed."""
     who = [CsatSurvey.conversation_id == conversation_id]
     if customer_id is not None:
         who.append(CsatSurvey.customer_id == customer_id)
@@ -40,13 +42,14 @@ def may_ask(session: Session, conversation_id: str, customer_id: Optional[int], 
         or_(*who), CsatSurvey.asked_at >= _start_of_day(at)).limit(1)).first()
     urgent = session.execute(select(Escalation.id).where(
         Escalation.conversation_id == conversation_id, Escalation.priority == Priority.URGENT,
-        Escalation.status != EscalationStatus.RESOLVED).limit(1)).first()
+        or_(Escalation.status != EscalationStatus.RESOLVED, Escalation.created_at >= _start_of_day(at)))
+        .limit(1)).first()
     return asked is None and urgent is None
 
 
 def ask(session: Session, conversation_id: str, channel: str, customer_id: Optional[int] = None,
         escalation_id: Optional[int] = None, *, at: datetime) -> bool:
-    """Record the question if it may be asked; False when it may not (asked today, urgent case open)."""
+    """Record the question if it may be asked; False when it may not (asked today, an urgent case today)."""
     if not may_ask(session, conversation_id, customer_id, at):
         return False
     session.add(CsatSurvey(conversation_id=conversation_id, channel=channel, customer_id=customer_id,

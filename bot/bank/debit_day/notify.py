@@ -13,7 +13,7 @@ either both are stored or neither.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Dict
 
 from sqlalchemy.orm import Session
@@ -23,20 +23,24 @@ from bot.bank.debit_day.review import Decision
 from bot.bank.formatting import month_day
 from bot.bank.messaging import notifications
 from bot.bank.messaging.models import NotificationKind
+from bot.clock import local
 from bot.wording import render
 
 DEFERRAL_DECISION = "deferral_decision"
 
 
-def decision_message(decision: Decision) -> Dict[str, Any]:
-    """The message the customer receives: `utter_deferral_approved` or `utter_deferral_rejected`.
+def decision_message(decision: Decision, today: date) -> Dict[str, Any]:
+    """The message the customer receives: `utter_deferral_approved` or `utter_deferral_rejected`,
+    or `utter_deferral_rejected_past_due` when the review outlasted the debit date the
+    customer is told still stands (a review takes up to 3 working days).
     Only the tail of the contract number: a chat window may be seen by others."""
     values = {"product": decision.product, "tail": decision.contract_no[-4:], "reference": decision.reference}
     if decision.outcome == RequestStatus.APPROVED:
         return render("utter_deferral_approved", day=decision.new_day,
                       new_due=month_day(decision.new_due) if decision.new_due else "", **values)
     note = (decision.note or "").strip().rstrip("。.")
-    return render("utter_deferral_rejected", note=note,
+    past_due = decision.current_due is not None and decision.current_due < today
+    return render("utter_deferral_rejected_past_due" if past_due else "utter_deferral_rejected", note=note,
                   current_due=month_day(decision.current_due) if decision.current_due else "", **values)
 
 
@@ -53,5 +57,5 @@ def _facts(decision: Decision) -> Dict[str, Any]:
 def notify_decision(session: Session, decision: Decision, *, at: datetime) -> None:
     """Notify the customer of `decision`, in the decision's transaction."""
     notifications.notify(session, NotificationKind.DEFERRAL_DECISION, decision.channel, decision.channel_user,
-                         [decision_message(decision)], at=at, customer_id=decision.customer_id,
+                         [decision_message(decision, local(at).date())], at=at, customer_id=decision.customer_id,
                          outbox_kind=DEFERRAL_DECISION, **_facts(decision))
