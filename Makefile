@@ -14,7 +14,7 @@ DESK_VENV   := .venv-desk
 DESK_PY     := $(DESK_VENV)/bin/python
 DESK_STAMP  := $(DESK_VENV)/.deps-installed
 # The tests of the console and of the bank services, run again on .venv-desk.
-DESK_TESTS  := $(addprefix tests/test_,$(addsuffix .py,layers identifiers masking normalise holidays hours_service \
+DESK_TESTS  := $(addprefix tests/test_,$(addsuffix .py,layers audit identifiers masking normalise holidays hours_service \
                booking_service debit_day deferral_service handoff_service knowledge_service knowledge_matcher \
                identity_postgres migrations branch_admin desk desk_deferrals desk_escalations \
                desk_knowledge desk_browser))
@@ -32,12 +32,13 @@ export PYTHONHASHSEED := 0
 # Rasa's telemetry and error reports would call out to the internet: off.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup deps desk-deps machine train run test test-desk seed bench-nlu clean widget wording
+.PHONY: help setup deps desk-deps machine train run test test-desk audit seed bench-nlu clean widget wording
 
 help:
 	@echo "make run    - set up, train if needed, start Rasa :5005 and actions :5055"
 	@echo "make test   - check the machine, set up, train if needed, run the whole test suite"
 	@echo "make test-desk - the console's and bank services' tests on .venv-desk (part of make test)"
+	@echo "make audit  - known advisories in both Python environments and the widget (docs/platform.md)"
 	@echo "make setup  - both venvs + pinned packages + trained model"
 	@echo "make seed   - (re)load the demo bank into the database"
 	@echo "make widget - build the website chat widget (bot/desk/static/widget.js)"
@@ -101,6 +102,11 @@ test: machine
 
 test-desk: desk-deps
 	$(DESK_PY) -m pytest -q $(DESK_TESTS)
+
+# Known advisories in both environments and the widget's lock file (bot/ops/audit.py).
+# Fails when no advisory source answers: these machines reach none (docs/platform.md).
+audit: deps desk-deps
+	$(DESK_PY) -m bot.ops.audit
 
 seed: deps
 	$(PY) -m bot.bank.seed
