@@ -90,6 +90,8 @@ class Settings:
     desk_bcrypt_rounds_text: str = _env("DESK_BCRYPT_ROUNDS", "12", "bcrypt cost for staff passwords (4-16)")
     rasa_url: str = _env("RASA_URL", "http://127.0.0.1:5005", "the Rasa server, for transcripts")
     rasa_token: str = _env("RASA_TOKEN", "", "token of Rasa's HTTP API")
+    metrics_token: str = _env("HELPLINE_METRICS_TOKEN", "",
+                              "bearer token Prometheus sends for GET /metrics; empty: /metrics answers 404")
     widget_server_url: str = _env("WIDGET_SERVER_URL", "http://localhost:5005",
                                   "the Rasa server the demo page's widget connects to")
     reviewed_nlu: str = _env("HELPLINE_REVIEWED_NLU", str(ROOT / "data" / "nlu" / "reviewed.yml"),
