@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ("bash", "dpkg", "dpkg-query", "pg_ctlcluster", "pg_isready", "redis-server", "redis-cli", "node", "npm", "haproxy",
-         "seq", "sleep", "ls", "sort", "tail")
+         "openssl", "seq", "sleep", "ls", "sort", "tail")
 
 
 def machine_without(tmp_path: Path, *absent: str) -> dict:
