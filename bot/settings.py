@@ -54,7 +54,8 @@ class Settings:
                                           "first wait before a failed notification is tried again (doubles)")
     reminder_poll_text: str = _env("HELPLINE_REMINDER_POLL", "60",
                                    "seconds between each server's checks for booking reminders due")
-    redis_url: str = _env("REDIS_URL", "", "Redis shared by all servers (locks, rate limits, retries); empty: none")
+    redis_url: str = _env("REDIS_URL", "", "Redis shared by all servers (locks, rate limits, retries, console "
+                                       "sessions and login lock-outs); empty: none")
     # --- channels ---------------------------------------------------------------------------------
     rate_per_minute: str = _env("HELPLINE_RATE_PER_MINUTE", "20", "messages a customer may send per minute")
     rate_burst: str = _env("HELPLINE_RATE_BURST", "8", "messages a customer may send at once")
