@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
 
 from bot.ops import audit
 
@@ -64,3 +65,11 @@ def test_an_npm_registry_without_its_audit_endpoint_fails_the_audit() -> None:
     with pytest.raises(audit.AuditUnavailable, match="405 Method Not Allowed"):
         audit.npm_findings({"message": "405 Method Not Allowed - POST https://registry.npmjs.org/-/npm/v1/security/advisories/bulk",
                             "error": {"summary": ""}})
+
+
+def test_rasas_caps_are_those_for_rasas_python_and_platform() -> None:
+    """numpy: Rasa's requirement for Python 3.8-3.10 only, not its Windows or Python 3.7 ones."""
+    caps = audit.rasa_caps()
+    assert caps["numpy"] == SpecifierSet(">=1.19.2,<1.25.0")
+    assert caps["scikit-learn"] == SpecifierSet(">=0.22,<1.2")
+    assert "tensorflow-metal" not in caps   # an extra we do not install

@@ -133,13 +133,21 @@ def run_audits(root: Path = ROOT) -> List[Finding]:
 
 
 def rasa_caps(root: Path = ROOT) -> Dict[str, SpecifierSet]:
-    """What Rasa 3.6.21 allows of each package it requires (extras included), from .venv's metadata."""
+    """What Rasa 3.6.21 allows of each package it requires here, from .venv's metadata.
+
+    A requirement counts only where its marker holds for `.venv`: this
+    platform and `.venv`'s Python (not the 3.12 the audit runs on), no extras.
+    """
     found = sorted((root / ".venv").glob("lib/python3*/site-packages/rasa-*.dist-info/METADATA"))
     if not found:
         raise AuditUnavailable("Rasa's environment (.venv) is not installed: run `make setup`")
+    python = found[0].parents[2].name.removeprefix("python")       # lib/python3.10/site-packages
+    environment = {"python_version": python, "python_full_version": f"{python}.0", "extra": ""}
     caps: Dict[str, SpecifierSet] = {}
     for requirement in email.message_from_string(found[0].read_text(encoding="utf-8")).get_all("Requires-Dist", []):
         parsed = Requirement(requirement)
+        if parsed.marker is not None and not parsed.marker.evaluate(environment):
+            continue
         name = canonicalize_name(parsed.name)
         caps[name] = caps.get(name, SpecifierSet()) & parsed.specifier
     return caps
