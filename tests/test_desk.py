@@ -92,7 +92,13 @@ async def running_desk(monkeypatch):
         for username, (role, branch_id, name) in ACCOUNTS.items():
             create_staff(session, username=username, display_name=name, role=role, password=PASSWORD,
                          when=NOW, branch_id=branch_id)
-    app = create_app()
+    async with serving(create_app()) as console:
+        yield console
+
+
+@contextlib.asynccontextmanager
+async def serving(app):
+    """`app` on a test server; its clients and the server closed afterwards."""
     server = TestServer(app)
     await server.start_server()
     console = Desk(app, server)

@@ -6,31 +6,16 @@ they share Redis (localhost:6379, started by `make test`).
 """
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from bot.desk.app import create_app
 from bot.desk.login_state import LOGIN_STATE, LocalLoginState, RedisLoginState
 from bot.desk.pages.auth import LOCK_SECONDS, MAX_FAILURES
 from tests.redis_service import REDIS_URL, redis_available
-from tests.test_desk import ACCOUNTS, PASSWORD, Desk, login, post_form, running_desk
+from tests.test_desk import ACCOUNTS, PASSWORD, Desk, login, post_form, running_desk, serving
 
 needs_redis = pytest.mark.skipif(not redis_available(), reason="needs Redis on localhost:6379 (make test starts it)")
-
-
-@contextlib.asynccontextmanager
-async def another_process():
-    """A second console on the same database and settings, as another process would be."""
-    app = create_app()
-    server = TestServer(app)
-    await server.start_server()
-    console = Desk(app, server)
-    yield console
-    for client in console.clients:
-        await client.close()
-    await server.close()
 
 
 async def forget_test_accounts(app) -> None:
@@ -46,7 +31,7 @@ async def two_consoles(bank_db, monkeypatch, request):
         monkeypatch.setenv("REDIS_URL", REDIS_URL)
     else:
         monkeypatch.delenv("REDIS_URL", raising=False)
-    async with running_desk(monkeypatch) as first, another_process() as second:
+    async with running_desk(monkeypatch) as first, serving(create_app()) as second:   # the same database
         await forget_test_accounts(first.app)
         yield first, second
         await forget_test_accounts(first.app)
@@ -65,26 +50,19 @@ async def replaying(desk: Desk, cookie: str) -> TestClient:
 
 @pytest.mark.parametrize("two_consoles", ["memory", pytest.param("redis", marks=needs_redis)], indirect=True)
 async def test_a_logged_out_session_cookie_replayed_is_refused(two_consoles):
-    first, _ = two_consoles
-    clerk = await first.login("futian")
-    cookie = session_cookie(clerk)
-    assert (await (await replaying(first, cookie)).get("/api/me")).status == 200
-    assert (await post_form(clerk, "/logout", {})).status == 303
-    thief = await replaying(first, cookie)
-    assert (await thief.get("/api/me")).status == 401
-    assert (await thief.get("/bookings", allow_redirects=False)).status == 302
-    assert (await (await first.login("futian")).get("/api/me")).status == 200   # a new login is a new session
-
-
-@needs_redis
-@pytest.mark.parametrize("two_consoles", ["redis"], indirect=True)
-async def test_a_session_logged_out_on_one_process_is_refused_by_the_other(two_consoles):
+    """By the process that logged it out; with Redis, by the other one too."""
     first, second = two_consoles
+    consoles = (first, second) if isinstance(first.app[LOGIN_STATE], RedisLoginState) else (first,)
     clerk = await first.login("futian")
     cookie = session_cookie(clerk)
-    assert (await (await replaying(second, cookie)).get("/api/me")).status == 200
+    for console in consoles:
+        assert (await (await replaying(console, cookie)).get("/api/me")).status == 200
     assert (await post_form(clerk, "/logout", {})).status == 303
-    assert (await (await replaying(second, cookie)).get("/api/me")).status == 401
+    for console in consoles:
+        thief = await replaying(console, cookie)
+        assert (await thief.get("/api/me")).status == 401
+        assert (await thief.get("/bookings", allow_redirects=False)).status == 302
+    assert (await (await first.login("futian")).get("/api/me")).status == 200   # a new login is a new session
 
 
 @needs_redis
