@@ -1,5 +1,6 @@
 # Two commands from a fresh clone: `make run` and `make test`.
-# Both go through `make setup`: Python 3.10 venv, pinned packages, a trained model.
+# Both go through `make setup`: two pinned environments (Rasa's on Python 3.10,
+# the staff console's on 3.12, docs/platform.md) and a trained model.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -7,6 +8,18 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 RASA        := $(VENV)/bin/rasa
 DEPS_STAMP  := $(VENV)/.deps-installed
+# The staff console and the bank services it calls, without Rasa, on a
+# supported Python and current aiohttp, Jinja2 and SQLAlchemy 2.x.
+DESK_VENV   := .venv-desk
+DESK_PY     := $(DESK_VENV)/bin/python
+DESK_STAMP  := $(DESK_VENV)/.deps-installed
+# The console runs only on .venv-desk (make run, the cluster, its image), so its
+# tests and the audit's run only there; the bank services' tests run on both
+# environments, because both run that code (SQLAlchemy 1.4 under Rasa, 2.x here).
+DESK_ONLY_TESTS := $(wildcard tests/test_desk*.py) tests/test_audit.py
+SHARED_TESTS := $(addprefix tests/test_,$(addsuffix .py,layers identifiers masking normalise holidays hours_service \
+                booking_service debit_day deferral_service handoff_service knowledge_service knowledge_matcher \
+                identity_postgres migrations branch_admin branch_changes))
 MODEL_STAMP := models/.trained
 # Written before training, not committed: the bank's names from the bank profile
 # (bot/bank/vocabulary.py) and the knowledge base's questions for `ask_question`
@@ -21,28 +34,40 @@ export PYTHONHASHSEED := 0
 # Rasa's telemetry and error reports would call out to the internet: off.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup deps train run test seed bench-nlu clean widget wording
+.PHONY: help setup deps desk-deps machine train run test test-desk audit seed bench-nlu clean widget wording
 
 help:
 	@echo "make run    - set up, train if needed, start Rasa :5005 and actions :5055"
-	@echo "make test   - set up, train if needed, run the whole test suite"
-	@echo "make setup  - venv + pinned packages + trained model"
+	@echo "make test   - check the machine, set up, train if needed, run the whole test suite"
+	@echo "make test-desk - the console's and bank services' tests on .venv-desk (part of make test)"
+	@echo "make audit  - known advisories in both Python environments and the widget (docs/platform.md)"
+	@echo "make setup  - both venvs + pinned packages + trained model"
 	@echo "make seed   - (re)load the demo bank into the database"
 	@echo "make widget - build the website chat widget (bot/desk/static/widget.js)"
 	@echo "make bench-nlu - held-out NLU benchmark against Rasa's stock pipeline"
 	@echo "make wording - write docs/wording.md, every customer-facing sentence for review"
 
-setup: deps $(MODEL_STAMP) widget
+setup: deps desk-deps $(MODEL_STAMP) widget
 
 deps: $(DEPS_STAMP)
 
+# pip, setuptools and wheel are pinned in the constraints like everything else.
 $(DEPS_STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
-	@python=$$(scripts/find-python310) && echo "Using $$python" && \
+	@python=$$(scripts/find-python 3.10) && echo "Using $$python" && \
 	  { [ -x $(PY) ] || $$python -m venv $(VENV); }
-	$(PY) -m pip install --quiet --upgrade pip==24.0
+	$(PY) -m pip install --quiet -c constraints.txt pip setuptools wheel
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	@mkdir -p var
+	@touch $@
+
+desk-deps: $(DESK_STAMP)
+
+$(DESK_STAMP): requirements-desk.txt requirements-desk-dev.txt constraints-desk.txt
+	@python=$$(scripts/find-python 3.12+) && echo "Using $$python" && \
+	  { [ -x $(DESK_PY) ] || $$python -m venv $(DESK_VENV); }
+	$(DESK_PY) -m pip install --quiet -c constraints-desk.txt pip setuptools wheel
+	$(DESK_PY) -m pip install --quiet -r requirements-desk-dev.txt -c constraints-desk.txt
 	@touch $@
 
 $(VOCABULARY): $(DEPS_STAMP) bot/bank/demo_bank.yml bot/bank/vocabulary.py
@@ -66,10 +91,24 @@ train: deps
 run: setup
 	scripts/run-stack
 
-test: setup
+# Chromium, fonts, PostgreSQL, Redis, Node: installed and started as root, else named (scripts/ensure-machine).
+machine:
+	@scripts/ensure-machine
+
+test: machine
+	@$(MAKE) --no-print-directory setup
 	$(VENV)/bin/ruff check --select F,E9 bot actions tests bench
 	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings
-	$(PY) -m pytest
+	$(PY) -m pytest $(addprefix --ignore=,$(DESK_ONLY_TESTS))
+	@$(MAKE) --no-print-directory test-desk
+
+test-desk: desk-deps widget
+	$(DESK_PY) -m pytest -q $(DESK_ONLY_TESTS) $(SHARED_TESTS)
+
+# Known advisories in both environments and the widget's lock file (bot/ops/audit.py).
+# Fails when no advisory source answers: these machines reach none (docs/platform.md).
+audit: deps desk-deps
+	$(DESK_PY) -m bot.ops.audit
 
 seed: deps
 	$(PY) -m bot.bank.seed

@@ -54,7 +54,8 @@ class Settings:
                                           "first wait before a failed notification is tried again (doubles)")
     reminder_poll_text: str = _env("HELPLINE_REMINDER_POLL", "60",
                                    "seconds between each server's checks for booking reminders due")
-    redis_url: str = _env("REDIS_URL", "", "Redis shared by all servers (locks, rate limits, retries); empty: none")
+    redis_url: str = _env("REDIS_URL", "", "Redis shared by all servers (locks, rate limits, retries, console "
+                                       "sessions and login lock-outs); empty: none")
     # --- channels ---------------------------------------------------------------------------------
     rate_per_minute: str = _env("HELPLINE_RATE_PER_MINUTE", "20", "messages a customer may send per minute")
     rate_burst: str = _env("HELPLINE_RATE_BURST", "8", "messages a customer may send at once")
@@ -90,6 +91,8 @@ class Settings:
     desk_bcrypt_rounds_text: str = _env("DESK_BCRYPT_ROUNDS", "12", "bcrypt cost for staff passwords (4-16)")
     rasa_url: str = _env("RASA_URL", "http://127.0.0.1:5005", "the Rasa server, for transcripts")
     rasa_token: str = _env("RASA_TOKEN", "", "token of Rasa's HTTP API")
+    metrics_token: str = _env("HELPLINE_METRICS_TOKEN", "",
+                              "bearer token Prometheus sends for GET /metrics; empty: /metrics answers 404")
     widget_server_url: str = _env("WIDGET_SERVER_URL", "http://localhost:5005",
                                   "the Rasa server the demo page's widget connects to")
     reviewed_nlu: str = _env("HELPLINE_REVIEWED_NLU", str(ROOT / "data" / "nlu" / "reviewed.yml"),

@@ -9,8 +9,9 @@ from typing import Any, Callable, Iterator, TypeVar
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
-from bot.bank.db import transaction
+from bot.bank.db import transaction, with_driver
 from bot.bank.refusals import Refusal
 from bot.clock import now
 
@@ -21,10 +22,10 @@ POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@
 
 def postgres_available() -> bool:
     try:
-        with create_engine(POSTGRES_ADMIN_URL).connect() as connection:
+        with create_engine(with_driver(POSTGRES_ADMIN_URL)).connect() as connection:
             connection.execute(text("SELECT 1"))
         return True
-    except Exception:  # noqa: BLE001 - any failure means "not reachable"
+    except OperationalError:  # not running; a missing driver fails loudly instead of skipping
         return False
 
 
@@ -32,7 +33,7 @@ def postgres_available() -> bool:
 def scratch_postgres() -> Iterator[str]:
     """A throw-away PostgreSQL database; yields its URL and drops it after."""
     name = f"helpline_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(with_driver(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]

@@ -23,8 +23,8 @@ def _reloading(method):
 for _name in ("setenv", "delenv", "undo"):
     setattr(pytest.MonkeyPatch, _name, _reloading(getattr(pytest.MonkeyPatch, _name)))
 
-from tests.callback_sink import SECRET, CallbackSink
-from tests.stack import Stack
+# The console's environment (.venv-desk, make test-desk) has no Rasa: the
+# fixtures that start Rasa import what they need when they are used.
 
 # Monday 28 September 2026, 09:30 in Shenzhen: National Day (1-7 October) is
 # three days away and Saturday 10 October is a make-up working day.
@@ -34,6 +34,8 @@ PINNED_NOW = "2026-09-28T09:30:00+08:00"
 @pytest.fixture(scope="session")
 def callback_sink():
     """Where the REST channel pushes later messages (agent replies, decisions)."""
+    from tests.callback_sink import CallbackSink
+
     sink = CallbackSink().start()
     yield sink
     sink.stop()
@@ -42,6 +44,9 @@ def callback_sink():
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, callback_sink):
     """One Rasa server and action server for all HTTP conversation tests."""
+    from tests.callback_sink import SECRET
+    from tests.stack import Stack
+
     env = {"HELPLINE_NOW": PINNED_NOW, "HELPLINE_OUTBOX_POLL": "0.2",
            "HELPLINE_REST_CALLBACK_URL": callback_sink.url, "HELPLINE_REST_CALLBACK_SECRET": SECRET}
     running = Stack(workdir=tmp_path_factory.mktemp("stack"), env_extra=env).start()

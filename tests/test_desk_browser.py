@@ -46,7 +46,10 @@ class Served:
         return asyncio.run_coroutine_threadsafe(self._serve(app), self.loop).result(timeout=10)
 
     async def _serve(self, app: web.Application) -> str:
-        runner = web.AppRunner(app, access_log=None)
+        # When the test is over, a request still running (the case page's suggested
+        # answers, while the matcher is being built) is cancelled, not waited for:
+        # aiohttp 3.10 and later wait up to a minute for it by default.
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         self.runners.append(runner)

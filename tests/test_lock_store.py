@@ -14,7 +14,7 @@ from rasa.core.lock_store import LockStore
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.lock_store import AtomicRedisLockStore
-from tests.test_ratelimit import redis_available
+from tests.redis_service import redis_available
 
 pytestmark = pytest.mark.skipif(not redis_available(), reason="needs Redis on localhost:6379 (.ci/run starts it)")
 

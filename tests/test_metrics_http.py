@@ -37,21 +37,39 @@ def test_actions_that_matter_are_counted(action, counter):
     assert value(counter) == before + 1
 
 
+METRICS_TOKEN = "metrics-test-token"
+
 # --- over HTTP --------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def metrics_stack(tmp_path_factory):
-    running = Stack(workdir=tmp_path_factory.mktemp("metrics"), env_extra={"HELPLINE_NOW": PINNED_NOW}).start()
+    running = Stack(workdir=tmp_path_factory.mktemp("metrics"),
+                    env_extra={"HELPLINE_NOW": PINNED_NOW, "HELPLINE_METRICS_TOKEN": METRICS_TOKEN}).start()
     yield running
     running.stop()
 
 
 def scrape(stack: Stack) -> dict:
     """{(sample name, frozenset of labels): value} from /metrics."""
-    response = requests.get(f"{stack.rasa_url}/metrics", timeout=10)
+    response = requests.get(f"{stack.rasa_url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10)
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/plain")
     return {(sample.name, frozenset(sample.labels.items())): sample.value
             for family in text_string_to_metric_families(response.text) for sample in family.samples}
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", METRICS_TOKEN, f"Basic {METRICS_TOKEN}"])
+def test_metrics_answer_only_the_scraper_with_the_token(metrics_stack, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    response = requests.get(f"{metrics_stack.rasa_url}/metrics", headers=headers, timeout=10)
+    assert response.status_code == 401 and "helpline_" not in response.text
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.server
+def test_without_a_metrics_token_there_are_no_metrics_on_the_public_port(stack):
+    response = requests.get(f"{stack.rasa_url}/metrics", headers={"Authorization": "Bearer "}, timeout=10)
+    assert response.status_code == 404 and "helpline_" not in response.text
 
 
 def book(customer: Customer) -> None:

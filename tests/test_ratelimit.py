@@ -8,9 +8,8 @@ import requests
 
 from bot.channels.guard import SLOW_DOWN
 from bot.ratelimit import LocalBuckets, RedisBuckets, make_limiter
+from tests.redis_service import REDIS_URL, redis_available
 from tests.stack import Stack
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 class FakeClock:
@@ -19,15 +18,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def redis_available() -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
 
 
 async def test_a_burst_is_allowed_then_one_message_per_refill():

@@ -13,7 +13,7 @@ from bot.channels.wechat import Inbound, WeChatConfig, chosen_number
 from bot.channels.wechat_api import LocalTokenCache, RedisTokenCache, WeChatApi, WeChatApiError
 from bot.channels.wechat_crypto import CryptoError, WeChatCipher, signature, signature_matches
 from tests.fake_wechat import FakeWeChatApi
-from tests.test_ratelimit import REDIS_URL, redis_available
+from tests.redis_service import REDIS_URL, redis_available
 
 # Tencent's published WXBizMsgCrypt sample (企业微信《加解密方案说明》, the same scheme
 # as the official account's safe mode), as reproduced in many SDKs' test suites.

@@ -33,6 +33,14 @@ def tracker_database_url() -> str:
     return settings().tracker_database_url
 
 
+def with_driver(url: str) -> str:
+    """`url`, naming psycopg2 for PostgreSQL: both environments install it, but
+    `postgresql://` means psycopg2 to SQLAlchemy 1.4 (Rasa's environment) and
+    psycopg 3 to SQLAlchemy 2.1 (the console's, docs/platform.md)."""
+    scheme, separator, rest = url.partition("://")
+    return f"postgresql+psycopg2://{rest}" if separator and scheme == "postgresql" else url
+
+
 def _tune_sqlite(engine: Engine) -> None:
     """Foreign keys on, WAL for concurrent readers, and wait on a locked file.
 
@@ -63,7 +71,7 @@ def engine_for(url: str) -> Engine:
         )
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(with_driver(url), future=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 @lru_cache(maxsize=8)

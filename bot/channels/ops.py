@@ -4,7 +4,10 @@ Rasa serves only what input channels and its own API define, so this is an
 input channel that takes no messages (credentials.yml:
 `bot.channels.ops.OpsInput:`). Its blueprint is mounted at the root
 (`url_prefix()` is "/"), so the scrape path is the conventional `/metrics`,
-in Prometheus's text format, from bot/metrics.py's counters.
+in Prometheus's text format, from bot/metrics.py's counters. The Rasa server's
+port is the customers' one, so the counts answer only a scraper that sends
+`Authorization: Bearer $HELPLINE_METRICS_TOKEN`; with no token set the path
+does not exist (404).
 
 It also puts `--logging-config-file` back in charge of logging (bot/logs.py):
 Rasa's start-up replaces that file's handlers with plain-text ones, which
@@ -19,6 +22,7 @@ booking reminders (`bot.channels.delivery.attach_jobs`).
 """
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -29,6 +33,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.delivery import attach_jobs
 from bot.logs import reapply_config_file
+from bot.settings import settings
 
 
 class OpsInput(InputChannel):
@@ -46,7 +51,12 @@ class OpsInput(InputChannel):
         ops = Blueprint("ops", __name__)
 
         @ops.route("/metrics", methods=["GET"])
-        async def metrics(_request: Request) -> HTTPResponse:
+        async def metrics(request: Request) -> HTTPResponse:
+            token = settings().metrics_token
+            if not token:
+                return response.text("Not Found", status=404)
+            if not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+                return response.text("Unauthorized", status=401, headers={"WWW-Authenticate": "Bearer"})
             return response.raw(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
 
         attach_jobs(ops)

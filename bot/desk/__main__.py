@@ -42,9 +42,9 @@ def _first_admin() -> None:
         _say("员工控制台已创建第一个管理员账号（只显示这一次，请妥善保存）：")
         _say(f"  用户名: {username}")
         _say(f"  密码:   {password}")
-        _say("  忘记密码时运行: .venv/bin/python -m bot.desk set-password admin")
+        _say("  忘记密码时运行: .venv-desk/bin/python -m bot.desk set-password admin")
     else:
-        _say("员工控制台已有账号；忘记密码可运行: .venv/bin/python -m bot.desk set-password 用户名")
+        _say("员工控制台已有账号；忘记密码可运行: .venv-desk/bin/python -m bot.desk set-password 用户名")
 
 
 def _set_password(username: str) -> int:

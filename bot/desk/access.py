@@ -25,7 +25,8 @@ from aiohttp.web_urldispatcher import MatchInfoError, StaticResource
 
 from bot.bank.staff.accounts import ADMIN, AGENT, BRANCH_STAFF, StaffView, staff_for_session
 from bot.desk.common import is_api, run_db
-from bot.desk.security import csrf_matches, end_session, read_session
+from bot.desk.login_state import LOGIN_STATE
+from bot.desk.security import DeskSession, csrf_matches, end_session, read_session
 
 logger = logging.getLogger(__name__)
 
@@ -145,11 +146,19 @@ def _is_public(request: web.Request) -> bool:
     return getattr(request.match_info.handler, "desk_public", False)
 
 
+async def live_session(request: web.Request) -> Optional[DeskSession]:
+    """The request's session, unless it was ended by logging out on any console process."""
+    session = read_session(request)
+    if session is None or await request.app[LOGIN_STATE].session_ended(session.id):
+        return None
+    return session
+
+
 @web.middleware
 async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if isinstance(request.match_info, MatchInfoError) or _is_public(request):
         return await handler(request)  # unknown paths answer 404/405 as usual
-    session = read_session(request)
+    session = await live_session(request)
     staff = await run_db(staff_for_session, session.staff_id, session.epoch) if session else None
     if staff is None:
         raise _unauthenticated(request)

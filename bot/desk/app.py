@@ -20,6 +20,7 @@ from bot.desk import live_chat
 from bot.bank.staff.accounts import ROLE_LABELS
 from bot.desk.access import GRANTS_KEY, NAV_KEY, access_middleware, merge_grants
 from bot.desk.common import SETTINGS
+from bot.desk.login_state import LOGIN_STATE, login_state
 from bot.desk.pages import (
     auth,
     bookings,
@@ -60,6 +61,10 @@ def _setup_templates(app: web.Application) -> None:
     env.globals.update(STATUS_LABELS=STATUS_LABELS, ROLE_LABELS=ROLE_LABELS, WEEKDAY_LABELS=WEEKDAY_LABELS)
 
 
+async def _close_login_state(app: web.Application) -> None:
+    await app[LOGIN_STATE].close()
+
+
 def create_app(pages: Sequence[ModuleType] = PAGE_MODULES, config: Optional[Settings] = None) -> web.Application:
     """The console with these page modules (routes, menu entries, grants) and settings."""
     app = web.Application(middlewares=[errors_middleware, access_middleware])
@@ -68,7 +73,8 @@ def create_app(pages: Sequence[ModuleType] = PAGE_MODULES, config: Optional[Sett
     app[GRANTS_KEY] = merge_grants(getattr(module, "GRANTS", {}) for module in pages)
     app[NAV_KEY] = sorted((item for module in pages for item in getattr(module, "NAV", ())),
                          key=lambda item: item.order)
-    app[auth.THROTTLE_KEY] = auth.LoginThrottle()
+    app[LOGIN_STATE] = login_state(app[SETTINGS].redis_url)
+    app.on_cleanup.append(_close_login_state)
     for module in pages:
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", STATIC, name="static", append_version=True)

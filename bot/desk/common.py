@@ -31,7 +31,7 @@ CHANNEL_LABELS = {"widget": "网页客服", "wechat": "微信公众号", "rest":
 # How a bank refusal reaches a program calling the JSON API: its code picks
 # the HTTP status; every code not listed is a conflict with the current state.
 HTTP_STATUS_BY_CODE = {"invalid": 400, "unauthenticated": 401, "forbidden": 403, "other_branch": 403,
-                       "not_found": 404}
+                       "not_found": 404, "unavailable": 503}
 
 
 async def run_db(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -1,10 +1,12 @@
 """Signed cookies: the login session, the login form's nonce, one-time messages.
 
-A session is a signed cookie, not a server-side row: it carries the staff
+A session is a signed cookie: it carries a random session id, the staff
 id, the account's `session_epoch` and the CSRF token, and every request
 looks the account up again, so a disabled account or a reset password (both
 raise the epoch) ends its sessions at once. Logging out removes the cookie
-from that browser.
+from that browser and records the session id as ended
+(bot/desk/login_state.py, in Redis when configured), so a copy of the
+cookie is refused by every console process too.
 
 Cookies are HMAC-SHA256 signed with a key derived from `HELPLINE_SECRET`
 (separately per purpose, so a flash message can never pass as a session),
@@ -84,6 +86,7 @@ def _clear(response: web.StreamResponse, name: str) -> None:
 
 @dataclass(frozen=True)
 class DeskSession:
+    id: str
     staff_id: int
     epoch: int
     csrf: str
@@ -91,8 +94,8 @@ class DeskSession:
 
 def start_session(response: web.StreamResponse, staff_id: int, epoch: int) -> DeskSession:
     """A fresh session with a fresh CSRF token (never reuse one across logins)."""
-    session = DeskSession(staff_id, epoch, secrets.token_urlsafe(24))
-    data = {"sid": staff_id, "ep": epoch, "csrf": session.csrf}
+    session = DeskSession(secrets.token_urlsafe(16), staff_id, epoch, secrets.token_urlsafe(24))
+    data = {"id": session.id, "sid": staff_id, "ep": epoch, "csrf": session.csrf}
     _set(response, SESSION_COOKIE, sign(data, "session", session_seconds()), session_seconds())
     return session
 
@@ -102,7 +105,7 @@ def read_session(request: web.Request) -> Optional[DeskSession]:
     if not data:
         return None
     try:
-        return DeskSession(int(data["sid"]), int(data["ep"]), str(data["csrf"]))
+        return DeskSession(str(data["id"]), int(data["sid"]), int(data["ep"]), str(data["csrf"]))
     except (KeyError, TypeError, ValueError):
         return None
 

@@ -32,7 +32,7 @@ import yaml
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, func, inspect, select
 from sqlalchemy.engine import Engine
 
-from bot.bank.db import tracker_database_url
+from bot.bank.db import tracker_database_url, with_driver
 from bot.settings import ROOT
 from bot.clock import SHANGHAI
 
@@ -69,7 +69,7 @@ def _engine(url: str) -> Engine:
     write lock (BEGIN IMMEDIATE) and hold Rasa's writes up while we read."""
     if url.startswith("sqlite"):
         return create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 15})
-    return create_engine(url, future=True, pool_pre_ping=True)
+    return create_engine(with_driver(url), future=True, pool_pre_ping=True)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ import numpy as np
 import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
 
 from bot.knowledge.features import matching_form, question_features
 
@@ -81,9 +82,11 @@ class Matcher:
                                                        else not_answered)]
         if texts and negatives:
             negatives = _not_overlapping(negatives, texts)
-        self.classifier: Optional[LogisticRegression] = None
+        self.classifier: Optional[OneVsRestClassifier] = None
         if len(set(labels)) + (1 if negatives else 0) >= 2:
-            self.classifier = LogisticRegression(C=10.0, solver="liblinear")
+            # One class against the rest, as liblinear always did: written out, because
+            # scikit-learn 1.8 (the console's environment) no longer does it implicitly.
+            self.classifier = OneVsRestClassifier(LogisticRegression(C=10.0, solver="liblinear"))
             self.classifier.fit(self.features.fit_transform(texts + negatives), labels + [NOT_ANSWERED] * len(negatives))
 
     def rank(self, text: str, limit: int = 3) -> List[Match]:

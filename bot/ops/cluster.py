@@ -37,6 +37,8 @@ from bot.ops.haproxy import ProxyLayout, check, numbered, render
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+# The console runs on its own supported stack, not Rasa's (docs/platform.md).
+CONSOLE_PYTHON = ROOT / ".venv-desk" / "bin" / "python"
 ENDPOINTS = ROOT / "config" / "endpoints-cluster.yml"
 # For tests and benchmarks, whose scripted customers type faster than any
 # person and all come from this machine's address: limits they never reach.
@@ -233,7 +235,7 @@ class Cluster:
             waits.append((f"http://127.0.0.1:{port}/status?token={self.token}", process))
         if self.console:
             waits.append((f"http://127.0.0.1:{self.console_port}/login",
-                          self._spawn("console", [sys.executable, "-m", "bot.desk"])))
+                          self._spawn("console", [str(CONSOLE_PYTHON), "-m", "bot.desk"])))
         if self.proxy:
             waits.append((f"{self.url}/status?token={self.token}", self._start_proxy()))
         try:

@@ -18,6 +18,8 @@ from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 
+from bot.serving import guard
+
 
 @lru_cache(maxsize=1)
 def _validator() -> Any:
@@ -38,5 +40,15 @@ def validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
     raise error
 
 
-def install() -> None:
+def _apply() -> None:
     RemoteAction._validate_action_result = validate_action_result
+
+
+PATCH = guard.Patch("action_results", _apply, mirrors={
+    "rasa.core.actions.action:RemoteAction._validate_action_result":
+        "f8cdb4be6812396167ced74161b2ccd65c5ea676ad86d7d359d8c322d9d8dc42",
+})
+
+
+def install() -> bool:
+    return guard.install(PATCH)

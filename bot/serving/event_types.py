@@ -14,6 +14,8 @@ from typing import Optional, Text, Type
 
 from rasa.shared.core.events import Event
 
+from bot.serving import guard
+
 _rasas_resolve_by_type = Event.resolve_by_type
 
 
@@ -32,5 +34,15 @@ def resolve_by_type(type_name: Text, default: Optional[Type[Event]] = None) -> O
         raise
 
 
-def install() -> None:
+def _apply() -> None:
     Event.resolve_by_type = staticmethod(resolve_by_type)
+
+
+PATCH = guard.Patch("event_types", _apply, mirrors={
+    "rasa.shared.core.events:Event.resolve_by_type":
+        "b5cf570fa7f286c7059ec73d8880528d03a78b28cf4e80285a46079c0fa65968",
+})
+
+
+def install() -> bool:
+    return guard.install(PATCH)

@@ -43,6 +43,8 @@ from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLSt
 from rasa.shared.nlu.constants import INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.serving import guard
+
 NLU_INPUT_NODE = "nlu_message_converter"
 DOMAIN_NODE = "domain_provider"
 
@@ -205,8 +207,38 @@ class LeanGraphRunner(DaskGraphRunner):
         return self._orders[key]
 
 
-def install() -> None:
+def _apply() -> None:
     """Make Rasa's message processor load models with `LeanGraphRunner`."""
     import rasa.core.processor
 
     rasa.core.processor.DaskGraphRunner = LeanGraphRunner
+
+
+# What the runner relies on: how the processor builds its runner, the
+# runner's nodes (a private attribute), the ensemble's decision that
+# `ted_could_win` mirrors, TED's model-free answer, and how the regex
+# handler recognises a payload.
+PATCH = guard.Patch("graph_runner", _apply, mirrors={
+    "rasa.core.processor:MessageProcessor._load_model":
+        "17f24faf96817bdf63af426fcbf3e2d830731a801573e448c070fc0ebb396ad2",
+    "rasa.engine.runner.dask:DaskGraphRunner.__init__":
+        "29f069a010bd16a54bce609b8a31f757b2af90f2cb9c1c85b62ffbd27f104284",
+    "rasa.engine.runner.dask:DaskGraphRunner.run":
+        "45f0f52f574f3aa9546a552bf671183e171092c18b66e97f5771a7fa295de37e",
+    "rasa.core.policies.ensemble:DefaultPolicyPredictionEnsemble._pick_best_policy":
+        "ae2dd5555a9a6aa7ebd842c6b0368027a26b717e8861d2ea4fac181e0f1cb58a",
+    "rasa.core.policies.ensemble:DefaultPolicyPredictionEnsemble._best_policy_prediction":
+        "2abb246155670b85a8655504cf447f6b2846fdf69800dc8c279cfac5aaa78c89",
+    "rasa.core.policies.policy:Policy._prediction":
+        "3e1fc2406a558615744d19755b3e6f3a548c574efc151bba991efcd24a74429e",
+    "rasa.core.policies.ted_policy:TEDPolicy._default_predictions":
+        "2b22ab7cc6a86e9029558327a3f9dd145a5c11a8d6729fbdae398d1fc15bd0e1",
+    "rasa.nlu.classifiers.regex_message_handler:RegexMessageHandler.process":
+        "c0b15285ba78223da6a265cde96c29e5377046c7aa5d049d01de2f68962903c9",
+    "rasa.shared.core.training_data.story_reader.yaml_story_reader:YAMLStoryReader._regex_message_pattern":
+        "74ff5e0923c7da5d6fda534d1a975d7cd22f6a6b92878cd5ad4c4980349da562",
+})
+
+
+def install() -> bool:
+    return guard.install(PATCH)

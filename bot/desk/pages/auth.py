@@ -1,27 +1,29 @@
 """Signing in and out, the home page, and who am I (`/api/me`).
 
-Repeated wrong passwords lock that username for 15 minutes (counted in
-memory per process: enough to stop guessing; bcrypt makes each guess slow).
+Five wrong passwords, each within 15 minutes of the one before, lock that
+username until 15 minutes after the last one, on every console process
+(counted in bot/desk/login_state.py, in Redis when configured); bcrypt makes
+each guess slow too. Logging out ends the session for good, not only in
+this browser.
 """
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
-from typing import Deque, Dict, Optional
+from typing import Optional
 
 from aiohttp import web
 
 from bot.clock import now
-from bot.desk.access import GRANTS_KEY, HOME, NAV_KEY, can, public, requires
+from bot.desk.access import GRANTS_KEY, HOME, NAV_KEY, can, live_session, public, requires
 from bot.bank.staff.accounts import authenticate, normalise_username, staff_for_session
 from bot.desk.common import json_ok, local_path, run_db, see_other
+from bot.desk.login_state import LOGIN_STATE
 from bot.desk.render import render
 from bot.desk.security import (
     clear_login_nonce,
     end_session,
     login_nonce_matches,
     new_login_nonce,
-    read_session,
+    session_seconds,
     set_login_nonce,
     start_session,
 )
@@ -31,31 +33,6 @@ NAV: list = []
 
 MAX_FAILURES = 5
 LOCK_SECONDS = 15 * 60
-
-
-class LoginThrottle:
-    """Failed logins per username within the lock window."""
-
-    def __init__(self) -> None:
-        self._failures: Dict[str, Deque[float]] = defaultdict(deque)
-
-    def _recent(self, username: str) -> Deque[float]:
-        failures = self._failures[username]
-        while failures and failures[0] < time.monotonic() - LOCK_SECONDS:
-            failures.popleft()
-        return failures
-
-    def locked(self, username: str) -> bool:
-        return len(self._recent(username)) >= MAX_FAILURES
-
-    def failed(self, username: str) -> None:
-        self._recent(username).append(time.monotonic())
-
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(username, None)
-
-
-THROTTLE_KEY = web.AppKey("desk_login_throttle", LoginThrottle)
 
 
 def _login_page(request: web.Request, *, target: str, username: str = "", error: Optional[str] = None,
@@ -68,7 +45,7 @@ def _login_page(request: web.Request, *, target: str, username: str = "", error:
 
 
 async def _signed_in(request: web.Request) -> bool:
-    session = read_session(request)
+    session = await live_session(request)
     return bool(session) and await run_db(staff_for_session, session.staff_id, session.epoch) is not None
 
 
@@ -90,16 +67,16 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not login_nonce_matches(request, form.get("login_token")):
         return _login_page(request, target=target, username=username, status=403,
                            error="登录页面已过期，请重新输入用户名和密码。")
-    throttle = request.app[THROTTLE_KEY]
-    if throttle.locked(username):
+    logins = request.app[LOGIN_STATE]
+    if await logins.failures(username) >= MAX_FAILURES:
         return _login_page(request, target=target, username=username, status=429,
                            error="这个账号密码输错次数太多，请 15 分钟后再试，或请管理员重置密码。")
     staff = await run_db(authenticate, username, str(form.get("password", "")), now())
     if staff is None:
-        throttle.failed(username)
+        await logins.failed(username, LOCK_SECONDS)
         return _login_page(request, target=target, username=username, status=401,
                            error="用户名或密码不对，或者账号已停用。")
-    throttle.succeeded(username)
+    await logins.succeeded(username)
     response = web.HTTPSeeOther(target)
     start_session(response, staff.id, staff.session_epoch)
     clear_login_nonce(response)
@@ -109,6 +86,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 @routes.post("/logout")
 @requires()
 async def logout(request: web.Request) -> web.StreamResponse:
+    await request.app[LOGIN_STATE].end_session(request["desk_session"].id, session_seconds())
     response = see_other("/login", "你已退出登录。")
     end_session(response)
     raise response
