@@ -1,0 +1,138 @@
+"""How a customer picks a time slot in words, and which slots to offer them.
+
+Customers do not only click: they say 下午, 十点那个, 第二个, 最后那个, 随便,
+更多时间 or 换一天, and on WeChat they answer a numbered list with a bare
+number. This module turns such an answer into one decision over the slots
+on offer, and pages the offer (at most `PAGE_SIZE` at a time, in the part of
+the day the customer asked for). It knows nothing of Rasa; the booking
+actions pass the customer's text and the clock time the NLU found.
+"""
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import time
+from typing import Optional, Sequence
+
+from bot.bank.capacity.slots import SlotView
+
+PAGE_SIZE = 8
+NOON = time(12, 0)
+
+
+class DayPart(str, enum.Enum):
+    """The part of the day a customer prefers; the slot's start decides where it falls."""
+
+    MORNING = "morning"
+    AFTERNOON = "afternoon"
+
+    def holds(self, slot: SlotView) -> bool:
+        return (slot.starts_at < NOON) == (self is DayPart.MORNING)
+
+
+class Kind(str, enum.Enum):
+    """What an answer to "which time?" asks for."""
+
+    SLOT = "slot"            # one slot on offer: `Pick.slot`
+    EARLIEST = "earliest"    # 随便 / 都行 / 最早的: the earliest, and say which
+    PART = "part"            # 上午 / 下午: narrow the offer to `Pick.part`
+    MORE = "more"            # 更多时间: the next page
+    OTHER_DAY = "other_day"  # 换一天: ask the day again
+    NO_MATCH = "no_match"    # a time or a number that is not on offer
+    UNKNOWN = "unknown"      # nothing about a slot
+
+
+@dataclass(frozen=True)
+class Pick:
+    kind: Kind
+    slot: Optional[SlotView] = None
+    part: Optional[DayPart] = None
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One page of slots, and whether more pages follow."""
+
+    slots: Sequence[SlotView]
+    page: int
+    has_more: bool
+    part: Optional[DayPart]
+
+
+MORNING_WORDS = re.compile(r"上午|早上|早晨|早一点|早点|早些|上半天")
+AFTERNOON_WORDS = re.compile(r"下午|午后|晚一点|晚点|晚些|下半天")
+ANY_WORDS = re.compile(r"随便|都行|都可以|哪个都|无所谓|最早|尽快|越早越好|越快越好")
+MORE_WORDS = re.compile(r"更多|还有别的|还有其他|其他时间|别的时间|后面的|下一页")
+OTHER_DAY_WORDS = re.compile(r"换(一|个)?天|换(一|个)?日子|别的日子|另一天|其他日子")
+LAST_WORDS = re.compile(r"最后(一|那|这)?个|最晚(的|那个)?")
+CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+ORDINAL = re.compile(r"第\s*([0-9]+|[一二两三四五六七八九十])\s*(个|项|条)?")
+# "3号" is a day of the month, never a position.
+BARE_NUMBER = re.compile(r"^\s*([0-9]{1,2}|[一二两三四五六七八九十])\s*个?\s*[。.!！]?\s*$")
+
+
+def _number(token: str) -> int:
+    return int(token) if token.isdigit() else CHINESE_DIGITS[token]
+
+
+def part_of_day(text: str) -> Optional[DayPart]:
+    """上午 / 早一点 → morning, 下午 / 晚一点 → afternoon; None when neither (or both) is said."""
+    morning, afternoon = bool(MORNING_WORDS.search(text)), bool(AFTERNOON_WORDS.search(text))
+    if morning == afternoon:
+        return None
+    return DayPart.MORNING if morning else DayPart.AFTERNOON
+
+
+def offer(free: Sequence[SlotView], part: Optional[DayPart] = None, page: int = 0) -> Offer:
+    """Page `page` of the free slots in `part` of the day (all of them when none there fit)."""
+    fitting = [slot for slot in free if part is None or part.holds(slot)]
+    if not fitting:
+        fitting, part = list(free), None
+    pages = max(1, -(-len(fitting) // PAGE_SIZE))
+    page = page % pages
+    shown = fitting[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+    return Offer(shown, page, pages > 1, part)
+
+
+def _by_position(text: str, shown: Sequence[SlotView], bare_numbers: bool) -> Optional[Pick]:
+    if LAST_WORDS.search(text):
+        return Pick(Kind.SLOT, shown[-1]) if shown else Pick(Kind.NO_MATCH)
+    found = ORDINAL.search(text) or (BARE_NUMBER.match(text) if bare_numbers else None)
+    if not found:
+        return None
+    position = _number(found.group(1))
+    if 1 <= position <= len(shown):
+        return Pick(Kind.SLOT, shown[position - 1])
+    return Pick(Kind.NO_MATCH)
+
+
+def _at_clock(clock: time, free: Sequence[SlotView]) -> Pick:
+    match = next((slot for slot in free if slot.starts_at <= clock < slot.ends_at), None)
+    return Pick(Kind.SLOT, match) if match else Pick(Kind.NO_MATCH)
+
+
+def read_pick(text: str, shown: Sequence[SlotView], free: Sequence[SlotView],
+              clock: Optional[time] = None, bare_numbers: bool = False) -> Pick:
+    """What the customer's answer to "which time?" chooses.
+
+    `shown` is the page they were offered (ordinals count in it), `free` every
+    free slot of the day (a clock time may name one on another page), `clock`
+    the time of day the NLU read in the message. A bare number counts as a
+    position only where the list was numbered (`bare_numbers`, WeChat).
+    """
+    if OTHER_DAY_WORDS.search(text):
+        return Pick(Kind.OTHER_DAY)
+    if MORE_WORDS.search(text):
+        return Pick(Kind.MORE)
+    positional = _by_position(text, shown, bare_numbers)
+    if positional:
+        return positional
+    if clock is not None:
+        return _at_clock(clock, free)
+    if ANY_WORDS.search(text):
+        return Pick(Kind.EARLIEST, min(free, key=lambda s: (s.day, s.starts_at))) if free else Pick(Kind.NO_MATCH)
+    part = part_of_day(text)
+    if part:
+        return Pick(Kind.PART, part=part)
+    return Pick(Kind.UNKNOWN)
