@@ -14,6 +14,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import buttons, entity_day, latest_entity
+from actions.loops import AskByResponse, ProgressTracking, ask
 from actions.identity import IdentityValidation, channel_of, customer_in, without_identity_when_verified
 from actions.resilience import database_guarded
 from bot.bank.customers.models import Customer
@@ -26,7 +27,10 @@ from bot.wording import text_of
 
 # Words that say "I cannot pay", not just "a later day suits me better".
 HARDSHIP = re.compile(r"还不起|还不上|交不上|付不起|没钱|没有收入|没收入|失业|下岗|裁员|倒闭|破产|停工|停业|欠薪|工资.*没发|病了|住院|走投无路|撑不下去")
-FORM_SLOTS = ("loan_ref", "new_debit_day", "deferral_reason", "deferral_confirmed", "deferral_blocked", "hardship")
+# `hardship` is not among them: once said, it stays with the conversation through
+# every form until a hand-off reads it (the agent's queue puts it first) or the
+# customer gives up the request (actions/forms.py).
+FORM_SLOTS = ("loan_ref", "new_debit_day", "deferral_reason", "deferral_confirmed", "deferral_blocked")
 REFUSALS = {
     "out_of_range": "utter_deferral_day_out_of_range",
     "same_day": "utter_deferral_day_same",
@@ -67,7 +71,7 @@ class ActionDeferralIntro(Action):
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         said = tracker.latest_message
         hardship = (said.get("intent") or {}).get("name") == "report_hardship" or bool(
-            HARDSHIP.search(said.get("text") or ""))
+            HARDSHIP.search(said.get("text") or "")) or bool(tracker.get_slot("hardship"))
         dispatcher.utter_message(response="utter_deferral_intro_hardship" if hardship else "utter_deferral_intro")
         return [SlotSet("hardship", hardship)]
 
@@ -92,7 +96,7 @@ def check_new_day(dispatcher: CollectingDispatcher, tracker: Tracker, loan_ref: 
 
 
 @database_guarded
-class ValidateDeferralForm(IdentityValidation, FormValidationAction):
+class ValidateDeferralForm(ProgressTracking, IdentityValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_deferral_form"
 
@@ -149,7 +153,7 @@ class ActionAskLoanRef(Action):
         with transaction() as session:
             customer = the_customer(session, tracker)
             loans = deferral.loans_of(session, customer) if customer else []
-        dispatcher.utter_message(response="utter_ask_loan_ref", buttons=loan_buttons(loans))
+        ask(dispatcher, tracker, loan_buttons(loans), response="utter_ask_loan_ref")
         return []
 
 
@@ -164,8 +168,8 @@ class ActionAskDeferralReason(Action):
         return "action_ask_deferral_reason"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        dispatcher.utter_message(response="utter_ask_deferral_reason",
-                                 buttons=buttons((reason, reason) for reason in deferral.REASONS))
+        ask(dispatcher, tracker, buttons((reason, reason) for reason in deferral.REASONS),
+            response="utter_ask_deferral_reason")
         return []
 
 
@@ -179,10 +183,20 @@ class ActionAskDeferralConfirmed(Action):
             preview = deferral.preview_change(session, the_customer(session, tracker), tracker.get_slot("loan_ref"),
                                               int(tracker.get_slot("new_debit_day")))
         loan = preview.loan
-        dispatcher.utter_message(response="utter_ask_deferral_confirmed", product=loan.product, tail=loan.tail,
-                                 day=preview.new_day, current_due=month_day(preview.current_due),
-                                 new_due=month_day(preview.new_due), reason=tracker.get_slot("deferral_reason"))
+        ask(dispatcher, tracker, [], response="utter_ask_deferral_confirmed", product=loan.product, tail=loan.tail,
+            day=preview.new_day, current_due=month_day(preview.current_due),
+            new_due=month_day(preview.new_due), reason=tracker.get_slot("deferral_reason"))
         return []
+
+
+class ActionAskNewDebitDay(AskByResponse):
+    """A customer stuck on the day gets a few days to pick from."""
+
+    RESPONSE, STEP = "utter_ask_new_debit_day", "new_debit_day"
+    OFFERED_DAYS = (5, 10, 15, 20, 25, 28)
+
+    def stuck_choices(self, tracker: Tracker) -> List[dict]:
+        return buttons((f"{day}号", f'/inform{{"debit_day":"{day}"}}') for day in self.OFFERED_DAYS)
 
 
 def next_steps(view: deferral.RequestView) -> str:
@@ -240,7 +254,7 @@ def reset() -> List[EventType]:
 
 
 @database_guarded
-class ValidateDeferralStatusForm(IdentityValidation, FormValidationAction):
+class ValidateDeferralStatusForm(ProgressTracking, IdentityValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_deferral_status_form"
 

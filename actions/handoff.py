@@ -16,6 +16,7 @@ from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotS
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import TOPIC_SLOT, buttons
+from actions.loops import AskByResponse, ProgressTracking, ask
 from actions.identity import channel_of, customer_id_for
 from actions.resilience import database_guarded
 from bot.bank.db import transaction
@@ -120,7 +121,7 @@ def callback_number(text: str) -> Optional[str]:
     return f"{landline.group(1)}-{landline.group(2)}" if landline else None
 
 
-class ValidateCallbackForm(FormValidationAction):
+class ValidateCallbackForm(ProgressTracking, FormValidationAction):
     def name(self) -> Text:
         return "validate_callback_form"
 
@@ -145,9 +146,12 @@ class ActionAskCallbackWindow(Action):
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         windows = [text_of(f"utter_callback_window_{code}") for code in handoff.callback_windows(now())]
-        dispatcher.utter_message(response="utter_ask_callback_window",
-                                 buttons=buttons((window, window) for window in windows))
+        ask(dispatcher, tracker, buttons((window, window) for window in windows), response="utter_ask_callback_window")
         return []
+
+
+class ActionAskCallbackPhone(AskByResponse):
+    RESPONSE, STEP = "utter_ask_callback_phone", "callback_phone"
 
 
 @database_guarded

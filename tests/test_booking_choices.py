@@ -5,7 +5,9 @@ from datetime import date, time
 
 import pytest
 
-from bot.bank.booking.choices import PAGE_SIZE, DayPart, Kind, offer, part_of_day, read_pick
+from bot.bank.booking.choices import (
+    NOT_OFFERED, PAGE_SIZE, DayPart, Kind, after_change, changes_answer, offer, part_of_day, position, read_pick,
+)
 from bot.bank.capacity.slots import SlotView
 
 DAY = date(2026, 9, 30)
@@ -81,3 +83,20 @@ def test_paging_another_day_and_narrowing(said, kind):
 
 def test_a_time_with_no_slot_is_said_to_be_taken_not_guessed():
     assert read_pick("八点", offer(FREE).slots, FREE, time(8, 0)).kind is Kind.NO_MATCH
+
+
+@pytest.mark.parametrize("said, changed_to", [("改成明天", "明天"), ("换到南山支行吧", "南山支行吧"),
+                                              ("不是面签是开户", "开户")])
+def test_a_change_of_an_earlier_answer_is_told_and_what_it_becomes(said, changed_to):
+    assert changes_answer(said) and after_change(said) == changed_to
+
+
+@pytest.mark.parametrize("said", ["下午", "明天", "南山支行远吗", "10点半"])
+def test_an_answer_alone_is_not_a_change(said):
+    assert not changes_answer(said)
+
+
+@pytest.mark.parametrize("said, count, index", [("第一个", 2, 0), ("最后那个", 3, 2), ("第五个", 2, NOT_OFFERED),
+                                                ("福田那个", 2, None)])
+def test_positions_among_any_choices(said, count, index):
+    assert position(said, count) == index

@@ -66,6 +66,8 @@ ANY_WORDS = re.compile(r"随便|都行|都可以|哪个都|无所谓|最早|尽�
 MORE_WORDS = re.compile(r"更多|还有别的|还有其他|其他时间|别的时间|后面的|下一页")
 OTHER_DAY_WORDS = re.compile(r"换(一|个)?天|换(一|个)?日子|别的日子|另一天|其他日子")
 LAST_WORDS = re.compile(r"最后(一|那|这)?个|最晚(的|那个)?")
+CHANGE_WORDS = re.compile(r"改成|改到|改为|改在|换成|换到|换去|换在|不是.{1,10}是|还是.{0,4}(换|改)|换个网点|改一下")
+CHANGE_TARGET = re.compile(r"改成|改到|改为|改在|换成|换到|换去|换在|是")
 CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 ORDINAL = re.compile(r"第\s*([0-9]+|[一二两三四五六七八九十])\s*(个|项|条)?")
 # "3号" is a day of the month, never a position.
@@ -95,16 +97,30 @@ def offer(free: Sequence[SlotView], part: Optional[DayPart] = None, page: int = 
     return Offer(shown, page, pages > 1, part)
 
 
-def _by_position(text: str, shown: Sequence[SlotView], bare_numbers: bool) -> Optional[Pick]:
+NOT_OFFERED = -1
+
+
+def position(text: str, count: int, bare_numbers: bool = False) -> Optional[int]:
+    """The index of the choice 第二个 / 最后那个 (or a bare "2" in a numbered list) names among
+    `count` on offer; None when no position is said, `NOT_OFFERED` when it is past the end."""
     if LAST_WORDS.search(text):
-        return Pick(Kind.SLOT, shown[-1]) if shown else Pick(Kind.NO_MATCH)
+        return count - 1 if count else NOT_OFFERED
     found = ORDINAL.search(text) or (BARE_NUMBER.match(text) if bare_numbers else None)
     if not found:
         return None
-    position = _number(found.group(1))
-    if 1 <= position <= len(shown):
-        return Pick(Kind.SLOT, shown[position - 1])
-    return Pick(Kind.NO_MATCH)
+    number = _number(found.group(1))
+    return number - 1 if 1 <= number <= count else NOT_OFFERED
+
+
+def changes_answer(text: str) -> bool:
+    """改成明天, 换到南山支行, 不是面签是开户: the customer changes an answer on purpose."""
+    return bool(CHANGE_WORDS.search(text))
+
+
+def after_change(text: str) -> str:
+    """What the answer is changed to: the words after the last 是 / 改成 / 换到."""
+    found = list(CHANGE_TARGET.finditer(text))
+    return text[found[-1].end():] if found else text
 
 
 def _at_clock(clock: time, free: Sequence[SlotView]) -> Pick:
@@ -125,9 +141,9 @@ def read_pick(text: str, shown: Sequence[SlotView], free: Sequence[SlotView],
         return Pick(Kind.OTHER_DAY)
     if MORE_WORDS.search(text):
         return Pick(Kind.MORE)
-    positional = _by_position(text, shown, bare_numbers)
-    if positional:
-        return positional
+    index = position(text, len(shown), bare_numbers)
+    if index is not None:
+        return Pick(Kind.SLOT, shown[index]) if index != NOT_OFFERED else Pick(Kind.NO_MATCH)
     if clock is not None:
         return _at_clock(clock, free)
     if ANY_WORDS.search(text):
