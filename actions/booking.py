@@ -102,6 +102,13 @@ def offer_for(session, tracker: Tracker, moment) -> tuple:
     return free, choices.offer(free, choices.DayPart(part) if part else None, page)
 
 
+def say_changed(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, value: str, shown: str) -> None:
+    """Acknowledge a change of an earlier answer; the new summary follows at the confirmation."""
+    earlier = earlier_value(tracker, slot)
+    if earlier and earlier != value:
+        dispatcher.utter_message(response="utter_booking_answer_changed", value=shown)
+
+
 class BookingSlotChecks:
     """Day and time-slot validation shared by booking and rescheduling."""
 
@@ -215,6 +222,7 @@ class BookingSlotChecks:
                     horizon_days=horizon_days(), buttons=slot_buttons(alternatives, today),
                 )
                 return {"booking_day": None}
+            say_changed(dispatcher, tracker, "booking_day", day.isoformat(), chinese_date(day, today))
             return {"booking_day": day.isoformat(),
                     **self._same_time(session, tracker, branch, service, day.isoformat())}
 
@@ -281,6 +289,7 @@ class ValidateBookingForm(ProgressTracking, BookingSlotChecks, IdentityValidatio
                 dispatcher.utter_message(response="utter_booking_branch_lacks_service", branch=branch.name,
                                          service=service)
                 return {"branch": None}
+            say_changed(dispatcher, tracker, "branch", branch.name, branch.name)
             return {"branch": branch.name,
                     **self._same_time(session, tracker, branch, service, tracker.get_slot("booking_day"))}
 
@@ -297,6 +306,7 @@ class ValidateBookingForm(ProgressTracking, BookingSlotChecks, IdentityValidatio
                 dispatcher.utter_message(response="utter_booking_branch_lacks_service", branch=branch.name,
                                          service=value)
                 return {"service": value, "branch": None}
+            say_changed(dispatcher, tracker, "service", value, value)
             return {"service": value, **self._same_time(session, tracker, branch, value, tracker.get_slot("booking_day"))}
 
     def validate_booking_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
