@@ -393,11 +393,10 @@ class ActionAskBookingSlot(Action):
             dispatcher.utter_message(response="utter_ask_booking_slot_next" if others else "utter_ask_booking_slot_none",
                                      horizon_days=horizon_days(), buttons=slot_buttons(others, today))
             return []
-        asked_part = tracker.get_slot("booking_part")
+        asked = choices.DayPart(tracker.get_slot("booking_part")) if tracker.get_slot("booking_part") else None
         ask(dispatcher, tracker, slot_buttons(shown.slots, today) + steering_buttons(shown),
-            response="utter_ask_booking_slot" if shown.part or not asked_part else "utter_booking_part_full",
-            date=chinese_date(day, today), branch=branch_name,
-            part=PART_WORDS[shown.part] if shown.part else PART_WORDS[choices.DayPart(asked_part)] if asked_part else "")
+            response="utter_booking_part_full" if asked and not shown.part else "utter_ask_booking_slot",
+            date=chinese_date(day, today), branch=branch_name, part=PART_WORDS.get(shown.part or asked, ""))
         return []
 
 

@@ -190,13 +190,9 @@ class ActionAskDeferralConfirmed(Action):
 
 
 class ActionAskNewDebitDay(AskByResponse):
-    """A customer stuck on the day gets a few days to pick from."""
+    """The day is itself a number, so a stuck customer gets other words, never a numbered list."""
 
     RESPONSE, STEP = "utter_ask_new_debit_day", "new_debit_day"
-    OFFERED_DAYS = (5, 10, 15, 20, 25, 28)
-
-    def stuck_choices(self, tracker: Tracker) -> List[dict]:
-        return buttons((f"{day}号", f'/inform{{"debit_day":"{day}"}}') for day in self.OFFERED_DAYS)
 
 
 def next_steps(view: deferral.RequestView) -> str:
