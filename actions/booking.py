@@ -86,8 +86,9 @@ STEERING = {"more": choices.Kind.MORE, "other_day": choices.Kind.OTHER_DAY,
 
 
 def accepts_change(tracker: Tracker, slot: str) -> bool:
-    """An answer may replace an earlier one only when asked for, or when the customer says so."""
-    return (tracker.get_slot("requested_slot") == slot or earlier_value(tracker, slot) is None
+    """An answer may replace an earlier one only when the form starts or asks for it, or when the
+    customer says so (a branch kept from an earlier booking is not an answer of this one)."""
+    return (tracker.get_slot("requested_slot") in (None, slot) or earlier_value(tracker, slot) is None
             or choices.changes_answer(latest_text(tracker)))
 
 

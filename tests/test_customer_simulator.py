@@ -36,8 +36,8 @@ def book(customer: SimulatedCustomer, phone: str) -> tuple:
     """Each persona books in its own way; returns the booking's database row."""
     persona = customer.persona
     if persona is CLICKER:
-        customer.says("我想预约去网点办业务").answers("福田支行", "福田支行").answers("面签", "面签")
-        customer.says("明天").answers("第一个", "09:00")
+        customer.says("我想预约去网点办业务").answers("福田支行", "福田支行").answers("开户", "开户")
+        customer.says("9月30号").answers("第三个", "10:00")
     elif persona is TYPER:
         customer.says("后天想去福田那边办张卡")
         assert "下午" not in customer.text and customer.buttons
@@ -62,7 +62,7 @@ def book(customer: SimulatedCustomer, phone: str) -> tuple:
 
 
 EXPECTED_BOOKINGS = {
-    "clicker": ("active", "福田支行", "面签", "2026-09-29", "09:00"),
+    "clicker": ("active", "福田支行", "开户", "2026-09-30", "10:00"),
     "typer": ("active", "福田支行", "开户", "2026-09-30", "13:30"),
     "elderly": ("active", "福田支行", "开户", "2026-09-30", "09:00"),
     "traditional": ("active", "南山支行", "开户", "2026-09-29", "10:00"),
@@ -86,9 +86,12 @@ def test_checking_rescheduling_and_cancelling_in_words(stack, persona: Persona):
     customer.says("查一下我的预约")
     assert reference in customer.text
     customer.says("我想改一下预约的时间").says("第一个")
-    customer.says("下周一").says("最后那个")
-    assert "改到" in customer.text and "10月5日" not in customer.text  # 5 October is National Day
+    customer.says("明天").says("最后那个")
+    assert "改到" in customer.text and "9月29日" in customer.text
     customer.answers("确认", "确认")
+    assert "改好了" in customer.text
+    assert bank_rows(stack, "SELECT s.day FROM bookings b JOIN slots s ON s.id = b.slot_id WHERE b.reference = ?",
+                     reference) == [("2026-09-29",)]
     customer.says("帮我把预约取消掉").says("第一个")
     assert "已为您取消预约" in customer.text
     assert bank_rows(stack, "SELECT status FROM bookings WHERE reference = ?", reference) == [("cancelled",)]

@@ -114,6 +114,13 @@ async def test_a_branch_mentioned_in_a_question_is_not_a_change(bank_db):
     assert slots["branch"] == "福田支行"
 
 
+async def test_a_new_booking_may_name_another_branch_than_the_last_one(bank_db):
+    conversation = tracker("booking_asked_day", "我还想约南山支行的开户", "book_appointment",
+                           candidates={"branch": "南山支行"}, branch="福田支行", requested_slot=None)
+    slots, _ = await run(ValidateBookingForm(), conversation)
+    assert slots["branch"] == "南山支行"
+
+
 async def test_not_this_service_but_that_one(bank_db):
     conversation = tracker("booking_asked_day", "不是面签是开户", candidates={"service": "面签"},
                            service="面签", requested_slot="phone")
