@@ -13,7 +13,9 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import buttons, entity_day, entity_moment, entity_names_day, latest_entity, latest_text
+from actions.common import (
+    buttons, entity_day, entity_moment, entity_names_day, latest_entity, latest_text, offer_online_debit_day,
+)
 from actions.hours import describe_hours, next_opening, say_schedule_not_published
 from actions.loops import STALLS, ProgressTracking, ask, earlier_value, stall_level
 from actions.identity import (
@@ -272,8 +274,7 @@ class ValidateBookingForm(ProgressTracking, BookingSlotChecks, IdentityValidatio
             return {}
         words = service_in_words(choices.after_change(latest_text(tracker)))
         if words.debit_day:
-            dispatcher.utter_message(response="utter_booking_debit_day_online",
-                                     buttons=buttons([("在线改扣款日", "/request_deferral")]))
+            offer_online_debit_day(dispatcher)
         return {"service": words.service} if words.service else {}
 
     def validate_branch(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -71,3 +71,9 @@ def entity_moment(tracker: Tracker) -> Optional[datetime]:
 def buttons(pairs: Iterable[tuple]) -> List[dict]:
     """Rasa buttons from (title, payload) pairs."""
     return [{"title": title, "payload": payload} for title, payload in pairs]
+
+
+def offer_online_debit_day(dispatcher) -> None:
+    """改还款日 is done in this chat, not at a counter or in an article: offer to start it (the
+    response carries the button)."""
+    dispatcher.utter_message(response="utter_booking_debit_day_online")

@@ -14,8 +14,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import TOPIC_SLOT
+from actions.common import TOPIC_SLOT, latest_text, offer_online_debit_day
 from actions.resilience import database_guarded
+from bot.bank.booking.service_words import service_in_words
 from bot.bank.knowledge.topics import Article, fill
 from bot.knowledge import live
 from bot.knowledge.routing import accept_threshold
@@ -48,6 +49,9 @@ class ActionAnswerQuestion(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
+        if service_in_words(latest_text(tracker)).debit_day:
+            offer_online_debit_day(dispatcher)
+            return [SlotSet(TOPIC_SLOT, None)]
         article = topic_for(tracker)
         if article is None:
             dispatcher.utter_message(response="utter_dont_know")

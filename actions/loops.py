@@ -24,8 +24,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 STALLS = "form_stalls"
 CONTROL_SLOTS = {"requested_slot", STALLS}
-# Intents a form's step reads as an answer; anything else is left to the rules.
-ANSWER_INTENTS = {"inform", "affirm", "deny", "nlu_fallback", "out_of_scope"}
+# Intents a form's step reads as an answer; anything else (a no, a question, hardship) makes
+# the form step aside for the rules.
+ANSWER_INTENTS = {"inform", "affirm", "nlu_fallback", "out_of_scope"}
 BARE_NUMBER = re.compile(r"^\s*([0-9]{1,2})\s*[。.!！]?\s*$")
 # Button payload entities that fill a slot of another name.
 SLOT_OF_ENTITY = {"slot_id": "booking_slot"}
