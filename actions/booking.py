@@ -14,7 +14,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
-    buttons, entity_day, entity_moment, entity_names_day, latest_entity, latest_text, offer_online_debit_day,
+    buttons, entity_day, entity_moment, entity_names_day, latest_entity, latest_text,
 )
 from actions.hours import describe_hours, next_opening, say_schedule_not_published
 from actions.loops import STALLS, ProgressTracking, ask, earlier_value, stall_level
@@ -38,6 +38,7 @@ from bot.bank.hours.timetable import all_branches, find_branch, hours_on
 from bot.bank.profile import load_profile
 from bot.bank.refusals import Refusal
 from bot.clock import now
+from bot.nlu.normalise import normalise
 from bot.wording import text_of
 
 FORM_SLOTS = ("booking_day", "booking_slot", "booking_confirmed", "booking_ref", "party", "booking_part",
@@ -48,6 +49,17 @@ UNREADABLE_DAY = "unreadable"
 
 def service_names() -> List[str]:
     return [service["name"] for service in load_profile().services]
+
+
+def branches_offering(session, service: Optional[str]) -> list:
+    """The branches a customer may pick, in the order the buttons show them."""
+    return [b for b in all_branches(session) if not service or service in b.services]
+
+
+def services_offered(session, branch_name: Optional[str]) -> List[str]:
+    """The services a customer may pick at the branch chosen (any, before one is), as the buttons show them."""
+    branch = find_branch(session, branch_name or "")
+    return list(branch.services) if branch else service_names()
 
 
 def horizon_days() -> int:
@@ -81,7 +93,7 @@ def reset_form_slots() -> List[EventType]:
     return [SlotSet(slot, None) for slot in FORM_SLOTS]
 
 
-PART_WORDS = {choices.DayPart.MORNING: "上午", choices.DayPart.AFTERNOON: "下午"}
+PART_WORDS = {choices.DayPart.MORNING: "utter_day_part_morning", choices.DayPart.AFTERNOON: "utter_day_part_afternoon"}
 PART_VALUES = {part.value for part in choices.DayPart}
 STEERING = {"more": choices.Kind.MORE, "other_day": choices.Kind.OTHER_DAY,
             **{part.value: choices.Kind.PART for part in choices.DayPart}}
@@ -272,21 +284,27 @@ class ValidateBookingForm(ProgressTracking, BookingSlotChecks, IdentityValidatio
         """The customer's own words for a service (办张卡 → 开户); 改还款日 is done in the chat."""
         if not accepts_change(tracker, "service"):
             return {}
-        words = service_in_words(choices.after_change(latest_text(tracker)))
+        said = latest_text(tracker)
+        words = service_in_words(choices.after_change(said))
         if words.debit_day:
-            offer_online_debit_day(dispatcher)
-        return {"service": words.service} if words.service else {}
+            dispatcher.utter_message(response="utter_booking_debit_day_online")  # its button starts it
+        if words.service or tracker.get_slot("requested_slot") != "service":
+            return {"service": words.service} if words.service else {}
+        with transaction() as session:
+            chosen = choices.choose(said, services_offered(session, tracker.get_slot("branch")))  # 第二个
+        return {"service": chosen} if chosen else {}
 
     def validate_branch(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                         domain: Dict[Text, Any]) -> Dict[Text, Any]:
         if not accepts_change(tracker, "branch"):
             return {"branch": earlier_value(tracker, "branch")}  # 南山支行远吗: a question, not a change
         with transaction() as session:
-            branch = find_branch(session, str(value))
+            service = tracker.get_slot("service")
+            branch = find_branch(session, str(value)) or choices.choose(normalise(str(value)),
+                                                                        branches_offering(session, service))
             if branch is None:
                 dispatcher.utter_message(response="utter_booking_branch_unknown", branch=value)
                 return {"branch": None}
-            service = tracker.get_slot("service")
             if service and service not in branch.services:
                 dispatcher.utter_message(response="utter_booking_branch_lacks_service", branch=branch.name,
                                          service=service)
@@ -322,11 +340,10 @@ class ActionAskBranch(Action):
         return "action_ask_booking_form_branch"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        service = tracker.get_slot("service")
         with transaction() as session:
-            offering = [b for b in all_branches(session) if not service or service in b.services]
-        ask(dispatcher, tracker, buttons((b.name, f'/inform{{"branch":"{b.name}"}}') for b in offering),
-            response="utter_which_branch")
+            offering = branches_offering(session, tracker.get_slot("service"))
+        ask(dispatcher, tracker, "utter_which_branch",
+            buttons((b.name, f'/inform{{"branch":"{b.name}"}}') for b in offering))
         return []
 
 
@@ -337,10 +354,9 @@ class ActionAskService(Action):
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         with transaction() as session:
-            branch = find_branch(session, tracker.get_slot("branch") or "")
-            offered = branch.services if branch else service_names()
-        ask(dispatcher, tracker, buttons((name, f'/inform{{"service":"{name}"}}') for name in offered),
-            response="utter_which_service")
+            offered = services_offered(session, tracker.get_slot("branch"))
+        ask(dispatcher, tracker, "utter_which_service",
+            buttons((name, f'/inform{{"service":"{name}"}}') for name in offered))
         return []
 
 
@@ -358,12 +374,12 @@ class ActionAskBookingDay(Action):
         today = now().date()
         with transaction() as session:
             branch = find_branch(session, tracker.get_slot("branch") or "")
-            days = [today + timedelta(days=n) for n in range(1, (tickets.bookable_until(session, today) - today).days + 1)]
+            last = tickets.bookable_until(session, today)
+            days = [today + timedelta(days=n) for n in range(1, (last - today).days + 1)]
             open_days = [d for d in days if branch is None or hours_on(session, branch, d).is_open]
         choices_ = buttons((chinese_date(d, today), f'/inform{{"time":"{d.isoformat()}T00:00:00+08:00"}}')
                            for d in open_days[:OPEN_DAYS_OFFERED])
-        ask(dispatcher, tracker, choices_ if stall_level(tracker) else [],
-            response="utter_ask_booking_form_booking_day")
+        ask(dispatcher, tracker, "utter_ask_booking_form_booking_day", choices_ if stall_level(tracker) else [])
         return []
 
 
@@ -396,18 +412,20 @@ class ActionAskBookingSlot(Action):
                                      horizon_days=horizon_days(), buttons=slot_buttons(others, today))
             return []
         asked = choices.DayPart(tracker.get_slot("booking_part")) if tracker.get_slot("booking_part") else None
-        ask(dispatcher, tracker, slot_buttons(shown.slots, today) + steering_buttons(shown),
-            response="utter_booking_part_full" if asked and not shown.part else "utter_ask_booking_slot",
-            date=chinese_date(day, today), branch=branch_name, part=PART_WORDS.get(shown.part or asked, ""))
+        part = shown.part or asked
+        ask(dispatcher, tracker, "utter_booking_part_full" if asked and not shown.part else "utter_ask_booking_slot",
+            slot_buttons(shown.slots, today) + steering_buttons(shown), date=chinese_date(day, today),
+            branch=branch_name, part=text_of(PART_WORDS[part]) if part else "")
         return []
 
 
 def steering_buttons(shown: choices.Offer) -> List[dict]:
     """更多时间 when the day has more pages, the part of the day not shown, and 换一天."""
-    steering = [("更多时间", "more")] if shown.has_more else []
+    steering = [(text_of("utter_slots_more_button"), "more")] if shown.has_more else []
     if shown.part or shown.has_more:
-        steering += [(f"只看{PART_WORDS[part]}", part.value) for part in choices.DayPart if part is not shown.part]
-    steering.append(("换一天", "other_day"))
+        steering += [(text_of("utter_slots_part_button", part=text_of(PART_WORDS[part])), part.value)
+                     for part in choices.DayPart if part is not shown.part]
+    steering.append((text_of("utter_slots_other_day_button"), "other_day"))
     return buttons((title, f'/inform{{"slot_id":"{choice}"}}') for title, choice in steering)
 
 
@@ -426,7 +444,7 @@ class ActionAskBookingConfirmed(Action):
         party = tracker.get_slot("party") or text_of("utter_booking_you")
         goal = (text_of("utter_booking_goal_reschedule") if tracker.get_slot("booking_goal") == "reschedule"
                 else text_of("utter_booking_goal_new", party=party))
-        ask(dispatcher, tracker, [], response="utter_ask_booking_confirmed", goal=goal, **where)
+        ask(dispatcher, tracker, "utter_ask_booking_confirmed", goal=goal, **where)
         return []
 
 
@@ -525,12 +543,8 @@ class ValidateManageBookingForm(ProgressTracking, BookingSlotChecks, IdentityVal
 
 def booking_in_words(text: str, branch: Optional[str], mine: Sequence[bookings.BookingView]):
     """The one booking a customer names by position, branch or service; None when unclear."""
-    index = choices.position(text, len(mine))
-    if index is not None:
-        return mine[index] if index != choices.NOT_OFFERED else None
     service = service_in_words(text).service
-    named = [b for b in mine if b.branch_name == branch or b.service == service]
-    return named[0] if len(named) == 1 else None
+    return choices.choose(text, mine, lambda b: b.branch_name == branch or b.service == service)
 
 
 @database_guarded
@@ -548,9 +562,8 @@ class ActionAskBookingRef(Action):
             dispatcher.utter_message(response="utter_no_bookings")
             return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_form_slots()]
         cancelling = tracker.get_slot("booking_goal") == "cancel"
-        ask(dispatcher, tracker,
-            buttons((describe_booking(b, today), f'/inform{{"booking_ref":"{b.reference}"}}') for b in mine),
-            response="utter_ask_booking_ref_cancel" if cancelling else "utter_ask_booking_ref_reschedule")
+        ask(dispatcher, tracker, "utter_ask_booking_ref_cancel" if cancelling else "utter_ask_booking_ref_reschedule",
+            buttons((describe_booking(b, today), f'/inform{{"booking_ref":"{b.reference}"}}') for b in mine))
         return []
 
 

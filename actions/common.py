@@ -8,14 +8,16 @@ from typing import Any, Iterable, List, Optional
 from rasa_sdk import Tracker
 
 from bot.clock import SHANGHAI
+from bot.nlu.normalise import normalise
 
 # The knowledge-base topic the bot last answered with (set by action_answer_question).
 TOPIC_SLOT = "knowledge_topic"
 
 
 def latest_text(tracker: Tracker) -> str:
-    """What the customer last typed (empty for a button without text)."""
-    return tracker.latest_message.get("text") or ""
+    """What the customer last typed, as the NLU reads it: traditional characters simplified,
+    full-width digits half-width (the tracker keeps the original for transcripts)."""
+    return normalise(tracker.latest_message.get("text") or "")
 
 
 def latest_entity(tracker: Tracker, name: str) -> Optional[Any]:
@@ -72,8 +74,3 @@ def buttons(pairs: Iterable[tuple]) -> List[dict]:
     """Rasa buttons from (title, payload) pairs."""
     return [{"title": title, "payload": payload} for title, payload in pairs]
 
-
-def offer_online_debit_day(dispatcher) -> None:
-    """改还款日 is done in this chat, not at a counter or in an article: offer to start it (the
-    response carries the button)."""
-    dispatcher.utter_message(response="utter_booking_debit_day_online")

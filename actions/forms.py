@@ -24,10 +24,11 @@ class ActionQuitForm(Action):
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         form = tracker.active_loop_name
         to_human = (tracker.latest_message.get("intent") or {}).get("name") == "request_human"
-        if form == "deferral_form" and to_human:
+        if to_human:
             # A person instead of the form: the hand-off that follows must still
             # read the hardship flag, so the case goes out at high priority.
-            dispatcher.utter_message(response="utter_deferral_to_human")
+            dispatcher.utter_message(response="utter_deferral_to_human" if form == "deferral_form"
+                                     else "utter_form_to_human")
         else:
             dispatcher.utter_message(response=self.QUIT_RESPONSES.get(form, "utter_booking_quit"))
         # Giving up is the end of the hardship request too; a person asked for must still read it.

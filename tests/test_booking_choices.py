@@ -60,12 +60,11 @@ def test_a_time_or_a_position_picks_one_slot(said, clock, starts):
     assert pick.kind is Kind.SLOT and pick.slot.starts_at == starts
 
 
-def test_a_bare_number_is_a_position_only_in_a_numbered_list():
+def test_a_bare_number_is_no_position_here():
+    """"2" answers a numbered list where the list is known (actions/loops.py, WeChat's channel);
+    "3号" is a day of the month."""
     shown = offer(FREE).slots
-    assert read_pick("2", shown, FREE, bare_numbers=True).slot == shown[1]
-    assert read_pick("2", shown, FREE).kind is Kind.UNKNOWN
-    assert read_pick("9", shown, FREE, bare_numbers=True).kind is Kind.NO_MATCH
-    assert read_pick("3号", shown, FREE, bare_numbers=True).kind is Kind.UNKNOWN
+    assert read_pick("2", shown, FREE).kind is Kind.UNKNOWN and read_pick("3号", shown, FREE).kind is Kind.UNKNOWN
 
 
 @pytest.mark.parametrize("said", ["随便", "都行", "最早的", "哪个都可以"])

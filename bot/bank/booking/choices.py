@@ -1,11 +1,12 @@
 """How a customer picks a time slot in words, and which slots to offer them.
 
 Customers do not only click: they say 下午, 十点那个, 第二个, 最后那个, 随便,
-更多时间 or 换一天, and on WeChat they answer a numbered list with a bare
-number. This module turns such an answer into one decision over the slots
-on offer, and pages the offer (at most `PAGE_SIZE` at a time, in the part of
-the day the customer asked for). It knows nothing of Rasa; the booking
-actions pass the customer's text and the clock time the NLU found.
+更多时间 or 换一天. This module turns such an answer into one decision over the
+slots on offer, and pages the offer (at most `PAGE_SIZE` at a time, in the
+part of the day the customer asked for). Positions (第二个) and changes of an
+earlier answer (改成明天) are read the same way for every form's choices. It
+knows nothing of Rasa; the actions pass the customer's text and the clock time
+the NLU found.
 """
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ import enum
 import re
 from dataclasses import dataclass
 from datetime import time
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence, TypeVar
 
 from bot.bank.capacity.slots import SlotView
 
 PAGE_SIZE = 8
+T = TypeVar("T")
 NOON = time(12, 0)
 
 
@@ -70,8 +72,6 @@ CHANGE_WORDS = re.compile(r"改成|改到|改为|改在|换成|换到|换去|换
 CHANGE_TARGET = re.compile(r"改成|改到|改为|改在|换成|换到|换去|换在|是")
 CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 ORDINAL = re.compile(r"第\s*([0-9]+|[一二两三四五六七八九十])\s*(个|项|条)?")
-# "3号" is a day of the month, never a position.
-BARE_NUMBER = re.compile(r"^\s*([0-9]{1,2}|[一二两三四五六七八九十])\s*个?\s*[。.!！]?\s*$")
 
 
 def _number(token: str) -> int:
@@ -100,16 +100,28 @@ def offer(free: Sequence[SlotView], part: Optional[DayPart] = None, page: int = 
 NOT_OFFERED = -1
 
 
-def position(text: str, count: int, bare_numbers: bool = False) -> Optional[int]:
-    """The index of the choice 第二个 / 最后那个 (or a bare "2" in a numbered list) names among
-    `count` on offer; None when no position is said, `NOT_OFFERED` when it is past the end."""
+def position(text: str, count: int) -> Optional[int]:
+    """The index of the choice 第二个 / 最后那个 names among `count` on offer; None when no
+    position is said, `NOT_OFFERED` when it is past the end. (A bare "2" answering a numbered
+    list is read where the list is known: actions/loops.py, WeChat's channel.)"""
     if LAST_WORDS.search(text):
         return count - 1 if count else NOT_OFFERED
-    found = ORDINAL.search(text) or (BARE_NUMBER.match(text) if bare_numbers else None)
+    found = ORDINAL.search(text)
     if not found:
         return None
     number = _number(found.group(1))
     return number - 1 if 1 <= number <= count else NOT_OFFERED
+
+
+def choose(text: str, options: Sequence[T], named: Optional[Callable[[T], bool]] = None) -> Optional[T]:
+    """The one option a customer names by its position (第二个, 最后那个) or in other words
+    (`named`: 福田那个, 房贷那笔); None when that is unclear or past the end of the list.
+    Every form's list of choices is read this way: bookings, loans, reasons, callback times."""
+    index = position(text, len(options))
+    if index is not None:
+        return options[index] if index != NOT_OFFERED else None
+    matching = [option for option in options if named and named(option)]
+    return matching[0] if len(matching) == 1 else None
 
 
 def changes_answer(text: str) -> bool:
@@ -129,19 +141,18 @@ def _at_clock(clock: time, free: Sequence[SlotView]) -> Pick:
 
 
 def read_pick(text: str, shown: Sequence[SlotView], free: Sequence[SlotView],
-              clock: Optional[time] = None, bare_numbers: bool = False) -> Pick:
+              clock: Optional[time] = None) -> Pick:
     """What the customer's answer to "which time?" chooses.
 
     `shown` is the page they were offered (ordinals count in it), `free` every
     free slot of the day (a clock time may name one on another page), `clock`
-    the time of day the NLU read in the message. A bare number counts as a
-    position only where the list was numbered (`bare_numbers`, WeChat).
+    the time of day the NLU read in the message.
     """
     if OTHER_DAY_WORDS.search(text):
         return Pick(Kind.OTHER_DAY)
     if MORE_WORDS.search(text):
         return Pick(Kind.MORE)
-    index = position(text, len(shown), bare_numbers)
+    index = position(text, len(shown))
     if index is not None:
         return Pick(Kind.SLOT, shown[index]) if index != NOT_OFFERED else Pick(Kind.NO_MATCH)
     if clock is not None:
