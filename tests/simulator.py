@@ -3,8 +3,8 @@
 The conversation tests answer with the phrasings the forms expect; real
 customers click, type, shorten, change their mind, write traditional
 characters or dictate. A `Persona` says what it means in its own way; a
-`SimulatedCustomer` talks to the running stack as that persona, keeps the
-whole transcript and can tell whether the bot ever sent one message three
+`SimulatedCustomer` talks to the running stack as that persona, keeps every
+reply and can tell whether the bot ever sent one reply, or one message, three
 times in a row (a loop that traps the customer).
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import opencc
 
@@ -61,14 +61,13 @@ PERSONAS = (CLICKER, TYPER, ELDERLY, TRADITIONAL, SPEECH)
 @dataclass
 class SimulatedCustomer(Customer):
     persona: Persona = TYPER
-    transcript: List[Tuple[str, str]] = field(default_factory=list)
+    # Every reply of the bot, one tuple of message texts per customer message.
+    replies: List[Tuple[str, ...]] = field(default_factory=list)
 
     def says(self, message: str) -> "SimulatedCustomer":
         """Say `message` in the persona's own way (a button's payload is sent as it is)."""
-        said = message if message.startswith("/") else self.persona.writes(message)
-        self.transcript.append(("customer", said))
-        super().says(said)
-        self.transcript.extend(("bot", reply.get("text", "")) for reply in self.last)
+        super().says(message if message.startswith("/") else self.persona.writes(message))
+        self.replies.append(tuple(reply.get("text", "") for reply in self.last))
         return self
 
     def answers(self, typed: str, button: Optional[str] = None) -> "SimulatedCustomer":
@@ -79,14 +78,18 @@ class SimulatedCustomer(Customer):
         return self.says(typed)
 
     def longest_repeat(self) -> int:
-        """The most times one bot message was sent in a row, whatever the customer said between."""
-        longest, run, previous = 0, 0, None
-        for who, text in self.transcript:
-            if who != "bot":
-                continue
-            run = run + 1 if text == previous else 1
-            previous, longest = text, max(longest, run)
-        return longest
+        """The most times in a row the bot sent one reply, or one message, whatever the customer
+        said in between: a customer going round in circles."""
+        messages = [text for reply in self.replies for text in reply]
+        return max(_longest_run(self.replies), _longest_run(messages))
 
     def never_looped(self) -> bool:
         return self.longest_repeat() < LOOP
+
+
+def _longest_run(items: Sequence) -> int:
+    longest, run, previous = 0, 0, object()
+    for item in items:
+        run = run + 1 if item == previous else 1
+        previous, longest = item, max(longest, run)
+    return longest
