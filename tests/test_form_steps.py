@@ -11,7 +11,9 @@ from datetime import date, datetime, time
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.booking import ActionAskBookingConfirmed, ActionAskBookingSlot, ValidateBookingForm
+from actions.booking import (
+    ActionAskBookingConfirmed, ActionAskBookingFormBookingDay, ActionAskBookingSlot, ValidateBookingForm,
+)
 from actions.deferral import ActionDeferralIntro, ValidateDeferralForm
 from actions.forms import ActionQuitForm
 from actions.handoff import ActionAskCallbackWindow, ValidateCallbackForm, offered_windows
@@ -311,3 +313,13 @@ async def test_a_branch_and_a_service_by_their_position_among_the_buttons(bank_d
     service = tracker("booking_asked_day", "最后那个", service=None, requested_slot="service")
     slots, _ = await run(ValidateBookingForm(), service)
     assert slots["service"] == futian_services[-1]
+
+
+async def test_a_bare_number_picks_a_day_from_the_numbered_days(bank_db):
+    stuck = "booking_form/booking_day:1"
+    _, messages = await run(ActionAskBookingFormBookingDay(), tracker("booking_asked_day", "嗯", form_stalls=stuck))
+    days = messages[0]["buttons"]
+    assert messages[0]["response"] == "utter_form_numbered" and days
+    conversation = shown_numbered(tracker("booking_asked_day", "2", form_stalls=stuck), [b["payload"] for b in days])
+    slots, _ = await run(ValidateBookingForm(), conversation)
+    assert slots["booking_day"] == days[1]["payload"].split('"')[3][:10]
