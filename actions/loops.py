@@ -53,6 +53,8 @@ INTENT_ANSWERS = {"affirm": True, "deny": False}
 # The channel that numbers buttons itself (bot/channels/wechat_xml.py) and reads a bare number.
 NUMBERING_CHANNELS = {"wechat"}
 PERSON_OFFERS = ("utter_form_offer_person", "utter_form_offer_person_again")
+# The callback form runs because nobody is on duty: the person there is the hotline's.
+OFFERS_BY_FORM = {"callback_form": ("utter_form_offer_hotline", "utter_form_offer_hotline_again")}
 
 
 def earlier_value(tracker: Tracker, slot: str) -> Any:
@@ -186,7 +188,7 @@ def ask(dispatcher: CollectingDispatcher, tracker: Tracker, response: str, choic
     else:
         dispatcher.utter_message(response=f"utter_stuck_{tracker.get_slot('requested_slot')}")
     if level >= 2:
-        dispatcher.utter_message(response=PERSON_OFFERS[level % 2])
+        dispatcher.utter_message(response=OFFERS_BY_FORM.get(tracker.active_loop_name, PERSON_OFFERS)[level % 2])
 
 
 class AskByResponse(Action):

@@ -16,7 +16,7 @@ from actions.booking import (
 )
 from actions.deferral import ActionDeferralIntro, ValidateDeferralForm
 from actions.forms import ActionQuitForm
-from actions.handoff import ActionAskCallbackWindow, ValidateCallbackForm, offered_windows
+from actions.handoff import ActionAskCallbackPhone, ActionAskCallbackWindow, ValidateCallbackForm, offered_windows
 from actions.identity import ActionAskPhone
 from bot.bank.booking.choices import PAGE_SIZE
 from bot.bank.capacity import slots as tickets
@@ -323,3 +323,9 @@ async def test_a_bare_number_picks_a_day_from_the_numbered_days(bank_db):
     conversation = shown_numbered(tracker("booking_asked_day", "2", form_stalls=stuck), [b["payload"] for b in days])
     slots, _ = await run(ValidateBookingForm(), conversation)
     assert slots["booking_day"] == days[1]["payload"].split('"')[3][:10]
+
+
+async def test_a_stuck_callback_offers_the_hotline_not_a_person_nobody_on_duty_could_be(bank_db):
+    stuck = tracker("callback_asked_phone", "嗯", form_stalls="callback_form/callback_phone:2")
+    _, messages = await run(ActionAskCallbackPhone(), stuck)
+    assert [m["response"] for m in messages] == ["utter_stuck_callback_phone", "utter_form_offer_hotline"]
