@@ -6,15 +6,18 @@ The rules (quotas, one active booking per service, atomic tickets) live in
 from __future__ import annotations
 
 import json
-from datetime import date
-from typing import Any, Dict, List, Optional, Text
+from datetime import date, timedelta
+from typing import Any, Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import buttons, entity_day, entity_moment, latest_entity
+from actions.common import (
+    buttons, entity_day, entity_moment, entity_names_day, latest_entity, latest_text,
+)
 from actions.hours import describe_hours, next_opening, say_schedule_not_published
+from actions.loops import STALLS, ProgressTracking, ask, earlier_value, stall_level
 from actions.identity import (
     IdentityValidation,
     channel_of,
@@ -24,7 +27,8 @@ from actions.identity import (
     without_identity_when_verified,
 )
 from actions.resilience import database_guarded
-from bot.bank.booking import lifecycle as bookings
+from bot.bank.booking import choices, lifecycle as bookings
+from bot.bank.booking.service_words import service_in_words
 from bot.bank.capacity import slots as tickets
 from bot.bank.capacity.models import Slot
 from bot.bank.db import transaction
@@ -34,16 +38,28 @@ from bot.bank.hours.timetable import all_branches, find_branch, hours_on
 from bot.bank.profile import load_profile
 from bot.bank.refusals import Refusal
 from bot.clock import now
+from bot.nlu.normalise import normalise
 from bot.wording import text_of
 
-FORM_SLOTS = ("booking_day", "booking_slot", "booking_confirmed", "booking_ref", "party")
+FORM_SLOTS = ("booking_day", "booking_slot", "booking_confirmed", "booking_ref", "party", "booking_part",
+              "booking_page", STALLS)
 CO_BORROWER = "共同借款人"
-MAX_SLOT_BUTTONS = 8
 UNREADABLE_DAY = "unreadable"
 
 
 def service_names() -> List[str]:
     return [service["name"] for service in load_profile().services]
+
+
+def branches_offering(session, service: Optional[str]) -> list:
+    """The branches a customer may pick, in the order the buttons show them."""
+    return [b for b in all_branches(session) if not service or service in b.services]
+
+
+def services_offered(session, branch_name: Optional[str]) -> List[str]:
+    """The services a customer may pick at the branch chosen (any, before one is), as the buttons show them."""
+    branch = find_branch(session, branch_name or "")
+    return list(branch.services) if branch else service_names()
 
 
 def horizon_days() -> int:
@@ -57,11 +73,11 @@ def describe_booking(view: bookings.BookingView, today: date) -> str:
                    reference=view.reference)
 
 
-def slot_buttons(slots: List[tickets.SlotView], today: date, intent: str = "inform") -> List[dict]:
+def slot_buttons(slots: Sequence[tickets.SlotView], today: date, intent: str = "inform") -> List[dict]:
     return buttons(
         (text_of("utter_slot_button", date=chinese_date(s.day, today), starts=hm(s.starts_at), left=s.left),
          f'/{intent}{{"slot_id":"{s.id}"}}')
-        for s in slots[:MAX_SLOT_BUTTONS]
+        for s in slots[:choices.PAGE_SIZE]
     )
 
 
@@ -77,34 +93,115 @@ def reset_form_slots() -> List[EventType]:
     return [SlotSet(slot, None) for slot in FORM_SLOTS]
 
 
+PART_WORDS = {choices.DayPart.MORNING: "utter_day_part_morning", choices.DayPart.AFTERNOON: "utter_day_part_afternoon"}
+PART_VALUES = {part.value for part in choices.DayPart}
+STEERING = {"more": choices.Kind.MORE, "other_day": choices.Kind.OTHER_DAY,
+            **{part.value: choices.Kind.PART for part in choices.DayPart}}
+
+
+def accepts_change(tracker: Tracker, slot: str) -> bool:
+    """An answer may replace an earlier one only when the form starts or asks for it, or when the
+    customer says so (a branch kept from an earlier booking is not an answer of this one)."""
+    return (tracker.get_slot("requested_slot") in (None, slot) or earlier_value(tracker, slot) is None
+            or choices.changes_answer(latest_text(tracker)))
+
+
+def offer_for(session, tracker: Tracker, moment) -> tuple:
+    """The day's free slots for this customer, and the page of them on offer."""
+    branch, service = find_branch(session, tracker.get_slot("branch") or ""), tracker.get_slot("service")
+    day = date.fromisoformat(tracker.get_slot("booking_day"))
+    taken = own_slot_ids(session, tracker)
+    free = [s for s in tickets.free_slots(session, branch, service, day, moment) if s.id not in taken]
+    part = tracker.get_slot("booking_part")
+    page = int(tracker.get_slot("booking_page") or 0)
+    return free, choices.offer(free, choices.DayPart(part) if part else None, page)
+
+
+def say_changed(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, value: str, shown: str) -> None:
+    """Acknowledge a change of an earlier answer; the new summary follows at the confirmation."""
+    earlier = earlier_value(tracker, slot)
+    if earlier and earlier != value:
+        dispatcher.utter_message(response="utter_booking_answer_changed", value=shown)
+
+
 class BookingSlotChecks:
     """Day and time-slot validation shared by booking and rescheduling."""
+
+    SIDE_SLOTS = ("booking_part", "booking_page")
 
     def _branch_and_service(self, tracker: Tracker, session):
         return find_branch(session, tracker.get_slot("branch") or ""), tracker.get_slot("service")
 
+    def _same_time(self, session, tracker: Tracker, branch, service: Optional[str], day: Optional[str]) -> Dict:
+        """After a change of branch, service or day, keep the chosen time if it is free there."""
+        chosen = str(tracker.get_slot("booking_slot") or "")
+        if not chosen.isdigit() or branch is None or not service or not day:
+            return {}
+        old = session.get(Slot, int(chosen))
+        if old is None:
+            return {"booking_slot": None}
+        free = tickets.free_slots(session, branch, service, date.fromisoformat(day), now())
+        match = next((s for s in free if s.starts_at == old.starts_at), None)
+        return {"booking_slot": str(match.id) if match else None, "booking_page": "0"}
+
     def extract_booking_day(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                             domain: Dict[Text, Any]) -> Dict[Text, Any]:
-        day = entity_day(tracker)
-        if day:
-            return {"booking_day": day.isoformat()}
-        asked = tracker.get_slot("requested_slot") == "booking_day"
-        if asked and tracker.latest_message.get("intent", {}).get("name") == "inform":
+        """A day only when the message names one, and replaces a chosen day only when asked or said."""
+        found: Dict[Text, Any] = {}
+        asked = tracker.get_slot("requested_slot")
+        part = choices.part_of_day(latest_text(tracker))
+        if part and asked != "booking_slot" and not tracker.get_slot("booking_slot"):
+            found["booking_part"] = part.value  # 后天下午: offer the afternoon
+        day = entity_day(tracker) if entity_names_day(tracker) else None
+        if day and accepts_change(tracker, "booking_day"):
+            return {**found, "booking_day": day.isoformat(), "booking_page": "0"}
+        if asked == "booking_day" and not found and tracker.latest_message.get("intent", {}).get("name") == "inform":
             return {"booking_day": UNREADABLE_DAY}  # e.g. 2月30号: re-ask, never guess
-        return {}
+        return found
 
     def extract_booking_slot(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: Dict[Text, Any]) -> Dict[Text, Any]:
         chosen = latest_entity(tracker, "slot_id")
-        if chosen:
+        asked = tracker.get_slot("requested_slot") == "booking_slot"
+        if chosen and str(chosen) not in STEERING:
             return {"booking_slot": str(chosen)}
         wanted = entity_moment(tracker)
-        if wanted and tracker.get_slot("requested_slot") == "booking_slot":
-            return {"booking_slot": f"at:{wanted.strftime('%H:%M')}"}
+        if not asked:
+            if wanted and tracker.get_slot("booking_slot") and choices.changes_answer(latest_text(tracker)):
+                return {"booking_slot": f"at:{wanted.strftime('%H:%M')}"}  # 改成十点半
+            return {}
+        with transaction() as session:
+            free, shown = offer_for(session, tracker, now())
+        if chosen:
+            pick = choices.Pick(STEERING[str(chosen)], part=choices.DayPart(chosen) if chosen in PART_VALUES else None)
+        else:
+            pick = choices.read_pick(latest_text(tracker), shown.slots, free, wanted.time() if wanted else None)
+        return self._picked(pick, shown, wanted, dispatcher)
+
+    @staticmethod
+    def _picked(pick: choices.Pick, shown: choices.Offer, wanted, dispatcher) -> Dict[Text, Any]:
+        if pick.kind is choices.Kind.SLOT:
+            return {"booking_slot": str(pick.slot.id)}
+        if pick.kind is choices.Kind.EARLIEST:
+            dispatcher.utter_message(response="utter_booking_took_earliest", time=hm(pick.slot.starts_at))
+            return {"booking_slot": str(pick.slot.id)}
+        if pick.kind is choices.Kind.PART:
+            return {"booking_part": pick.part.value, "booking_page": "0"}
+        if pick.kind is choices.Kind.MORE:
+            return {"booking_page": str(shown.page + 1)}
+        if pick.kind is choices.Kind.OTHER_DAY:
+            return {"booking_day": None, "booking_page": "0", "booking_part": None}
+        if pick.kind is choices.Kind.NO_MATCH:
+            if wanted:
+                return {"booking_slot": f"at:{wanted.strftime('%H:%M')}"}
+            dispatcher.utter_message(response="utter_booking_choice_not_offered")
+            return {"booking_slot": None}
         return {}
 
     def validate_booking_day(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        if value is None:
+            return {"booking_day": None}  # 换一天: ask again
         today = now().date()
         try:
             day = date.fromisoformat(str(value))
@@ -140,11 +237,15 @@ class BookingSlotChecks:
                     horizon_days=horizon_days(), buttons=slot_buttons(alternatives, today),
                 )
                 return {"booking_day": None}
-        return {"booking_day": day.isoformat()}
+            say_changed(dispatcher, tracker, "booking_day", day.isoformat(), chinese_date(day, today))
+            return {"booking_day": day.isoformat(),
+                    **self._same_time(session, tracker, branch, service, day.isoformat())}
 
     def validate_booking_slot(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: Dict[Text, Any]) -> Dict[Text, Any]:
         text = str(value or "")
+        if not text:
+            return {"booking_slot": None}
         with transaction() as session:
             if text.startswith("at:"):
                 return self._slot_at_time(text[3:], dispatcher, tracker, session)
@@ -170,7 +271,7 @@ class BookingSlotChecks:
 
 
 @database_guarded
-class ValidateBookingForm(BookingSlotChecks, IdentityValidation, FormValidationAction):
+class ValidateBookingForm(ProgressTracking, BookingSlotChecks, IdentityValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_booking_form"
 
@@ -178,22 +279,44 @@ class ValidateBookingForm(BookingSlotChecks, IdentityValidation, FormValidationA
                              tracker: Tracker, domain: Dict[Text, Any]) -> List[Text]:
         return without_identity_when_verified(domain_slots, tracker)
 
+    def extract_service(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                        domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        """The customer's own words for a service (办张卡 → 开户); 改还款日 is done in the chat."""
+        if not accepts_change(tracker, "service"):
+            return {}
+        said = latest_text(tracker)
+        words = service_in_words(choices.after_change(said))
+        if words.debit_day:
+            dispatcher.utter_message(response="utter_booking_debit_day_online")  # its button starts it
+        if words.service or tracker.get_slot("requested_slot") != "service":
+            return {"service": words.service} if words.service else {}
+        with transaction() as session:
+            chosen = choices.choose(said, services_offered(session, tracker.get_slot("branch")))  # 第二个
+        return {"service": chosen} if chosen else {}
+
     def validate_branch(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                         domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        if not accepts_change(tracker, "branch"):
+            return {"branch": earlier_value(tracker, "branch")}  # 南山支行远吗: a question, not a change
         with transaction() as session:
-            branch = find_branch(session, str(value))
+            service = tracker.get_slot("service")
+            branch = find_branch(session, str(value)) or choices.choose(normalise(str(value)),
+                                                                        branches_offering(session, service))
             if branch is None:
                 dispatcher.utter_message(response="utter_booking_branch_unknown", branch=value)
                 return {"branch": None}
-            service = tracker.get_slot("service")
             if service and service not in branch.services:
                 dispatcher.utter_message(response="utter_booking_branch_lacks_service", branch=branch.name,
                                          service=service)
                 return {"branch": None}
-        return {"branch": branch.name}
+            say_changed(dispatcher, tracker, "branch", branch.name, branch.name)
+            return {"branch": branch.name,
+                    **self._same_time(session, tracker, branch, service, tracker.get_slot("booking_day"))}
 
     def validate_service(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                          domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        if not accepts_change(tracker, "service"):
+            return {"service": earlier_value(tracker, "service")}
         if value not in service_names():
             dispatcher.utter_message(response="utter_booking_service_unknown")
             return {"service": None}
@@ -203,7 +326,8 @@ class ValidateBookingForm(BookingSlotChecks, IdentityValidation, FormValidationA
                 dispatcher.utter_message(response="utter_booking_branch_lacks_service", branch=branch.name,
                                          service=value)
                 return {"service": value, "branch": None}
-        return {"service": value}
+            say_changed(dispatcher, tracker, "service", value, value)
+            return {"service": value, **self._same_time(session, tracker, branch, value, tracker.get_slot("booking_day"))}
 
     def validate_booking_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: Dict[Text, Any]) -> Dict[Text, Any]:
@@ -216,13 +340,10 @@ class ActionAskBranch(Action):
         return "action_ask_booking_form_branch"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        service = tracker.get_slot("service")
         with transaction() as session:
-            offering = [b for b in all_branches(session) if not service or service in b.services]
-        dispatcher.utter_message(
-            response="utter_which_branch",
-            buttons=buttons((b.name, f'/inform{{"branch":"{b.name}"}}') for b in offering),
-        )
+            offering = branches_offering(session, tracker.get_slot("service"))
+        ask(dispatcher, tracker, "utter_which_branch",
+            buttons((b.name, f'/inform{{"branch":"{b.name}"}}') for b in offering))
         return []
 
 
@@ -233,18 +354,45 @@ class ActionAskService(Action):
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         with transaction() as session:
-            branch = find_branch(session, tracker.get_slot("branch") or "")
-            offered = branch.services if branch else service_names()
-        dispatcher.utter_message(
-            response="utter_which_service",
-            buttons=buttons((name, f'/inform{{"service":"{name}"}}') for name in offered),
-        )
+            offered = services_offered(session, tracker.get_slot("branch"))
+        ask(dispatcher, tracker, "utter_which_service",
+            buttons((name, f'/inform{{"service":"{name}"}}') for name in offered))
         return []
+
+
+OPEN_DAYS_OFFERED = 5
+
+
+@database_guarded
+class ActionAskBookingDay(Action):
+    """Ask the day in words; a customer who is stuck gets the next open days to pick from."""
+
+    def name(self) -> Text:
+        return "action_ask_booking_day"
+
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        today = now().date()
+        with transaction() as session:
+            branch = find_branch(session, tracker.get_slot("branch") or "")
+            last = tickets.bookable_until(session, today)
+            days = [today + timedelta(days=n) for n in range(1, (last - today).days + 1)]
+            open_days = [d for d in days if branch is None or hours_on(session, branch, d).is_open]
+        choices_ = buttons((chinese_date(d, today), f'/inform{{"time":"{d.isoformat()}T00:00:00+08:00"}}')
+                           for d in open_days[:OPEN_DAYS_OFFERED])
+        ask(dispatcher, tracker, "utter_ask_booking_form_booking_day", choices_ if stall_level(tracker) else [])
+        return []
+
+
+class ActionAskBookingFormBookingDay(ActionAskBookingDay):
+    """Rasa asks a form's own question before the shared one; booking and rescheduling ask alike."""
+
+    def name(self) -> Text:
+        return "action_ask_booking_form_booking_day"
 
 
 @database_guarded
 class ActionAskBookingSlot(Action):
-    """Offer only slots with tickets left; the next free ones if the day is full."""
+    """Offer a page of free slots in the part of the day asked for; the next free ones if the day is full."""
 
     def name(self) -> Text:
         return "action_ask_booking_slot"
@@ -253,20 +401,32 @@ class ActionAskBookingSlot(Action):
         moment = now()
         today = moment.date()
         with transaction() as session:
+            free, shown = offer_for(session, tracker, moment)
             branch = find_branch(session, tracker.get_slot("branch") or "")
-            service = tracker.get_slot("service")
             day = date.fromisoformat(tracker.get_slot("booking_day"))
-            taken = own_slot_ids(session, tracker)
-            free = [s for s in tickets.free_slots(session, branch, service, day, moment) if s.id not in taken]
-            if free:
-                response = "utter_ask_booking_slot"
-            else:
-                free = tickets.next_free_slots(session, branch, service, day, moment)
-                response = "utter_ask_booking_slot_next" if free else "utter_ask_booking_slot_none"
+            if not free:
+                others = tickets.next_free_slots(session, branch, tracker.get_slot("service"), day, moment)
             branch_name = branch.name
-        dispatcher.utter_message(response=response, date=chinese_date(day, today), branch=branch_name,
-                                 horizon_days=horizon_days(), buttons=slot_buttons(free, today))
+        if not free:
+            dispatcher.utter_message(response="utter_ask_booking_slot_next" if others else "utter_ask_booking_slot_none",
+                                     horizon_days=horizon_days(), buttons=slot_buttons(others, today))
+            return []
+        asked = choices.DayPart(tracker.get_slot("booking_part")) if tracker.get_slot("booking_part") else None
+        part = shown.part or asked
+        ask(dispatcher, tracker, "utter_booking_part_full" if asked and not shown.part else "utter_ask_booking_slot",
+            slot_buttons(shown.slots, today) + steering_buttons(shown), date=chinese_date(day, today),
+            branch=branch_name, part=text_of(PART_WORDS[part]) if part else "")
         return []
+
+
+def steering_buttons(shown: choices.Offer) -> List[dict]:
+    """更多时间 when the day has more pages, the part of the day not shown, and 换一天."""
+    steering = [(text_of("utter_slots_more_button"), "more")] if shown.has_more else []
+    if shown.part or shown.has_more:
+        steering += [(text_of("utter_slots_part_button", part=text_of(PART_WORDS[part])), part.value)
+                     for part in choices.DayPart if part is not shown.part]
+    steering.append((text_of("utter_slots_other_day_button"), "other_day"))
+    return buttons((title, f'/inform{{"slot_id":"{choice}"}}') for title, choice in steering)
 
 
 @database_guarded
@@ -284,7 +444,7 @@ class ActionAskBookingConfirmed(Action):
         party = tracker.get_slot("party") or text_of("utter_booking_you")
         goal = (text_of("utter_booking_goal_reschedule") if tracker.get_slot("booking_goal") == "reschedule"
                 else text_of("utter_booking_goal_new", party=party))
-        dispatcher.utter_message(response="utter_ask_booking_confirmed", goal=goal, **where)
+        ask(dispatcher, tracker, "utter_ask_booking_confirmed", goal=goal, **where)
         return []
 
 
@@ -343,7 +503,7 @@ def co_applicant_button(view: bookings.BookingView) -> List[dict]:
 
 
 @database_guarded
-class ValidateManageBookingForm(BookingSlotChecks, IdentityValidation, FormValidationAction):
+class ValidateManageBookingForm(ProgressTracking, BookingSlotChecks, IdentityValidation, FormValidationAction):
     """Check, cancel or reschedule: which steps depend on the goal."""
 
     STEPS = {
@@ -360,6 +520,16 @@ class ValidateManageBookingForm(BookingSlotChecks, IdentityValidation, FormValid
         steps = ["phone", "otp_code"] + self.STEPS.get(tracker.get_slot("booking_goal") or "check", [])
         return without_identity_when_verified(steps, tracker)
 
+    def extract_booking_ref(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                            domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        """第二个, 最后那个, or the booking's branch or service in words (福田那个, 开户的)."""
+        if tracker.get_slot("requested_slot") != "booking_ref" or latest_entity(tracker, "booking_ref"):
+            return {}
+        with transaction() as session:
+            mine = bookings.bookings_of(session, customer_id_in(session, tracker), now().date())
+        chosen = booking_in_words(latest_text(tracker), latest_entity(tracker, "branch"), mine)
+        return {"booking_ref": chosen.reference} if chosen else {}
+
     def validate_booking_ref(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: Dict[Text, Any]) -> Dict[Text, Any]:
         with transaction() as session:
@@ -369,6 +539,12 @@ class ValidateManageBookingForm(BookingSlotChecks, IdentityValidation, FormValid
             dispatcher.utter_message(response="utter_booking_ref_unknown")
             return {"booking_ref": None}
         return {"booking_ref": chosen.reference, "branch": chosen.branch_name, "service": chosen.service}
+
+
+def booking_in_words(text: str, branch: Optional[str], mine: Sequence[bookings.BookingView]):
+    """The one booking a customer names by position, branch or service; None when unclear."""
+    service = service_in_words(text).service
+    return choices.choose(text, mine, lambda b: b.branch_name == branch or b.service == service)
 
 
 @database_guarded
@@ -386,10 +562,8 @@ class ActionAskBookingRef(Action):
             dispatcher.utter_message(response="utter_no_bookings")
             return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_form_slots()]
         cancelling = tracker.get_slot("booking_goal") == "cancel"
-        dispatcher.utter_message(
-            response="utter_ask_booking_ref_cancel" if cancelling else "utter_ask_booking_ref_reschedule",
-            buttons=buttons((describe_booking(b, today), f'/inform{{"booking_ref":"{b.reference}"}}') for b in mine),
-        )
+        ask(dispatcher, tracker, "utter_ask_booking_ref_cancel" if cancelling else "utter_ask_booking_ref_reschedule",
+            buttons((describe_booking(b, today), f'/inform{{"booking_ref":"{b.reference}"}}') for b in mine))
         return []
 
 

@@ -10,23 +10,29 @@ from datetime import date
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import buttons, entity_day, latest_entity
+from actions.common import buttons, entity_day, latest_entity, latest_text
+from actions.loops import AskByResponse, ProgressTracking, ask
 from actions.identity import IdentityValidation, channel_of, customer_in, without_identity_when_verified
 from actions.resilience import database_guarded
+from bot.bank.booking import choices
 from bot.bank.customers.models import Customer
 from bot.bank.db import transaction
 from bot.bank.debit_day import applications as deferral
 from bot.bank.formatting import month_day
 from bot.bank.refusals import Refusal
 from bot.clock import now
+from bot.nlu.normalise import normalise
 from bot.wording import text_of
 
 # Words that say "I cannot pay", not just "a later day suits me better".
 HARDSHIP = re.compile(r"还不起|还不上|交不上|付不起|没钱|没有收入|没收入|失业|下岗|裁员|倒闭|破产|停工|停业|欠薪|工资.*没发|病了|住院|走投无路|撑不下去")
-FORM_SLOTS = ("loan_ref", "new_debit_day", "deferral_reason", "deferral_confirmed", "deferral_blocked", "hardship")
+# `hardship` is not among them: once said, it stays with the conversation through
+# every form until a hand-off reads it (the agent's queue puts it first) or the
+# customer gives up the request (actions/forms.py).
+FORM_SLOTS = ("loan_ref", "new_debit_day", "deferral_reason", "deferral_confirmed", "deferral_blocked")
 REFUSALS = {
     "out_of_range": "utter_deferral_day_out_of_range",
     "same_day": "utter_deferral_day_same",
@@ -34,6 +40,12 @@ REFUSALS = {
     "earlier": "utter_deferral_day_earlier",
     "loan_closed": "utter_deferral_loan_closed",
 }
+
+
+def said_hardship(tracker: Tracker) -> bool:
+    """The latest message says the customer cannot pay."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    return intent == "report_hardship" or bool(HARDSHIP.search(latest_text(tracker)))
 
 
 def the_customer(session, tracker: Tracker) -> Optional[Customer]:
@@ -65,11 +77,11 @@ class ActionDeferralIntro(Action):
         return "action_deferral_intro"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        said = tracker.latest_message
-        hardship = (said.get("intent") or {}).get("name") == "report_hardship" or bool(
-            HARDSHIP.search(said.get("text") or ""))
+        """Care for someone who cannot pay (said now or earlier in the conversation), facts for
+        the rest; the form follows every time, also when a question started it (actions/knowledge.py)."""
+        hardship = said_hardship(tracker) or bool(tracker.get_slot("hardship"))
         dispatcher.utter_message(response="utter_deferral_intro_hardship" if hardship else "utter_deferral_intro")
-        return [SlotSet("hardship", hardship)]
+        return [SlotSet("hardship", hardship), FollowupAction("deferral_form")]
 
 
 def named_date(tracker: Tracker, day: int) -> Optional[date]:
@@ -92,7 +104,7 @@ def check_new_day(dispatcher: CollectingDispatcher, tracker: Tracker, loan_ref: 
 
 
 @database_guarded
-class ValidateDeferralForm(IdentityValidation, FormValidationAction):
+class ValidateDeferralForm(ProgressTracking, IdentityValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_deferral_form"
 
@@ -101,6 +113,19 @@ class ValidateDeferralForm(IdentityValidation, FormValidationAction):
         if tracker.get_slot("deferral_blocked"):
             return []
         return without_identity_when_verified(domain_slots, tracker)
+
+    def extract_loan_ref(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                         domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        """第二个, 最后那个 or the product (房贷那笔) among the customer's loans, in the order the
+        buttons list them; a contract number or 尾号 is Rasa's entity, read by `validate_loan_ref`."""
+        if tracker.get_slot("requested_slot") != "loan_ref" or latest_entity(tracker, "loan_ref"):
+            return {}
+        said = latest_text(tracker)
+        with transaction() as session:
+            customer = the_customer(session, tracker)
+            loans = deferral.loans_of(session, customer) if customer else []
+        chosen = choices.choose(said, loans, lambda loan: loan.product in said)
+        return {"loan_ref": chosen.contract_no} if chosen else {}
 
     def validate_loan_ref(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                           domain: Dict[Text, Any]) -> Dict[Text, Any]:
@@ -137,7 +162,17 @@ class ValidateDeferralForm(IdentityValidation, FormValidationAction):
 
     def validate_deferral_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  domain: Dict[Text, Any]) -> Dict[Text, Any]:
-        return {"deferral_reason": deferral.normalise_reason(str(value))}
+        """A reason in words, or 第二个 among the reasons offered. Hardship said as the reason
+        (我失业了) is cared for here and flagged, as if said up front."""
+        if value is None:
+            return {"deferral_reason": None}
+        said = normalise(str(value))
+        chosen = choices.choose(said, deferral.REASONS, lambda reason: reason in said)
+        reason = {"deferral_reason": chosen or deferral.normalise_reason(str(value))}
+        if tracker.get_slot("hardship") or not said_hardship(tracker):
+            return reason
+        dispatcher.utter_message(response="utter_deferral_reason_hardship")
+        return {**reason, "hardship": True}
 
 
 @database_guarded
@@ -149,7 +184,7 @@ class ActionAskLoanRef(Action):
         with transaction() as session:
             customer = the_customer(session, tracker)
             loans = deferral.loans_of(session, customer) if customer else []
-        dispatcher.utter_message(response="utter_ask_loan_ref", buttons=loan_buttons(loans))
+        ask(dispatcher, tracker, "utter_ask_loan_ref", loan_buttons(loans))
         return []
 
 
@@ -164,8 +199,7 @@ class ActionAskDeferralReason(Action):
         return "action_ask_deferral_reason"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        dispatcher.utter_message(response="utter_ask_deferral_reason",
-                                 buttons=buttons((reason, reason) for reason in deferral.REASONS))
+        ask(dispatcher, tracker, "utter_ask_deferral_reason", buttons((reason, reason) for reason in deferral.REASONS))
         return []
 
 
@@ -179,10 +213,16 @@ class ActionAskDeferralConfirmed(Action):
             preview = deferral.preview_change(session, the_customer(session, tracker), tracker.get_slot("loan_ref"),
                                               int(tracker.get_slot("new_debit_day")))
         loan = preview.loan
-        dispatcher.utter_message(response="utter_ask_deferral_confirmed", product=loan.product, tail=loan.tail,
-                                 day=preview.new_day, current_due=month_day(preview.current_due),
-                                 new_due=month_day(preview.new_due), reason=tracker.get_slot("deferral_reason"))
+        ask(dispatcher, tracker, "utter_ask_deferral_confirmed", product=loan.product, tail=loan.tail,
+            day=preview.new_day, current_due=month_day(preview.current_due),
+            new_due=month_day(preview.new_due), reason=tracker.get_slot("deferral_reason"))
         return []
+
+
+class ActionAskNewDebitDay(AskByResponse):
+    """The day is itself a number, so a stuck customer gets other words, never a numbered list."""
+
+    RESPONSE, STEP = "utter_ask_new_debit_day", "new_debit_day"
 
 
 def next_steps(view: deferral.RequestView) -> str:
@@ -240,7 +280,7 @@ def reset() -> List[EventType]:
 
 
 @database_guarded
-class ValidateDeferralStatusForm(IdentityValidation, FormValidationAction):
+class ValidateDeferralStatusForm(ProgressTracking, IdentityValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_deferral_status_form"
 

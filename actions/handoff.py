@@ -16,14 +16,17 @@ from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotS
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import TOPIC_SLOT, buttons
+from actions.loops import AskByResponse, ProgressTracking, ask
 from actions.identity import channel_of, customer_id_for
 from actions.resilience import database_guarded
+from bot.bank.booking import choices
 from bot.bank.db import transaction
 from bot.bank.handoff import escalations as handoff
 from bot.bank.masking import mask_phone
 from bot.bank.profile import load_profile
 from bot.clock import now
 from bot.identifiers import MOBILE
+from bot.nlu.normalise import normalise
 from bot.wording import text_of
 
 # Intents that mean "the bot did not understand or cannot help with that".
@@ -120,7 +123,7 @@ def callback_number(text: str) -> Optional[str]:
     return f"{landline.group(1)}-{landline.group(2)}" if landline else None
 
 
-class ValidateCallbackForm(FormValidationAction):
+class ValidateCallbackForm(ProgressTracking, FormValidationAction):
     def name(self) -> Text:
         return "validate_callback_form"
 
@@ -133,10 +136,17 @@ class ValidateCallbackForm(FormValidationAction):
 
     def validate_callback_window(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  domain: Dict[Text, Any]) -> Dict[Text, Any]:
-        window = " ".join(str(value or "").split())[:40]
-        if not window:
+        """The window in the customer's words, or 第二个 among those offered; a question asked
+        here instead (你们几点上班) is answered, not written down as the window."""
+        said = " ".join(str(value or "").split())
+        if not said or (tracker.latest_message.get("intent") or {}).get("name") == "ask_question":
             return {"callback_window": None}
-        return {"callback_window": window}
+        return {"callback_window": choices.choose(normalise(said), offered_windows()) or said[:40]}
+
+
+def offered_windows() -> List[str]:
+    """The windows a callback can be booked in now, as the buttons say them."""
+    return [text_of(f"utter_callback_window_{code}") for code in handoff.callback_windows(now())]
 
 
 class ActionAskCallbackWindow(Action):
@@ -144,10 +154,13 @@ class ActionAskCallbackWindow(Action):
         return "action_ask_callback_window"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        windows = [text_of(f"utter_callback_window_{code}") for code in handoff.callback_windows(now())]
-        dispatcher.utter_message(response="utter_ask_callback_window",
-                                 buttons=buttons((window, window) for window in windows))
+        windows = offered_windows()
+        ask(dispatcher, tracker, "utter_ask_callback_window", buttons((window, window) for window in windows))
         return []
+
+
+class ActionAskCallbackPhone(AskByResponse):
+    RESPONSE, STEP = "utter_ask_callback_phone", "callback_phone"
 
 
 @database_guarded

@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional, Text
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.loops import AskByResponse
 from bot.bank.db import transaction
 from bot.bank.customers.identity import linked_customer, send_code, verify_code
 from bot.bank.masking import mask_phone
@@ -89,3 +90,11 @@ class IdentityValidation:
             else:
                 dispatcher.utter_message(response="utter_code_wrong")
         return {"otp_code": None}
+
+
+class ActionAskPhone(AskByResponse):
+    RESPONSE, STEP = "utter_ask_phone", "phone"
+
+
+class ActionAskOtpCode(AskByResponse):
+    RESPONSE, STEP = "utter_ask_otp_code", "otp_code"

@@ -12,11 +12,13 @@ import asyncio
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import TOPIC_SLOT
+from actions.common import TOPIC_SLOT, latest_text
+from actions.forms import forget_form
 from actions.resilience import database_guarded
+from bot.bank.booking.service_words import service_in_words
 from bot.bank.knowledge.topics import Article, fill
 from bot.knowledge import live
 from bot.knowledge.routing import accept_threshold
@@ -52,6 +54,10 @@ class ActionAnswerQuestion(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
+        if service_in_words(latest_text(tracker)).debit_day and tracker.active_loop_name != "deferral_form":
+            # 改还款日 read as a question: it is done in this chat, so it starts, whatever was going on.
+            left = forget_form() if tracker.active_loop_name else []
+            return [*left, SlotSet(TOPIC_SLOT, None), FollowupAction("action_deferral_intro")]
         article = await topic_for(tracker)
         if article is None:
             dispatcher.utter_message(response="utter_dont_know")

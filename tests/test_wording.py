@@ -33,6 +33,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 ALLOWED = {
     ("actions/booking.py", "CO_BORROWER"): "the party stored on a co-applicant's booking",
     ("actions/booking.py", "co_applicant_button"): "the service key 面签, a stored value",
+    ("actions/common.py", "DAY_WORDS"): "characters that make a time customers type name a day (明天, 周三)",
     ("actions/csat.py", "NUMERALS"): "numerals customers type (五分)",
     ("actions/csat.py", "SCORE_WORDS"): "words customers type to rate us",
     ("actions/csat.py", "digit"): "a pattern reading 4分",
@@ -56,6 +57,18 @@ ALLOWED = {
     ("bot/bank/messaging/notifications.py", "claim_sms"): "a delivery note for staff",
     ("bot/bank/profile.py", "OTHER_SERVICE"): "the stored service value 其他",
     ("bot/bank/booking/lifecycle.py", "SELF"): "the stored party value 本人",
+    ("bot/bank/booking/choices.py", "MORNING_WORDS"): "words customers type for the morning",
+    ("bot/bank/booking/choices.py", "AFTERNOON_WORDS"): "words customers type for the afternoon",
+    ("bot/bank/booking/choices.py", "ANY_WORDS"): "words customers type for any time (随便)",
+    ("bot/bank/booking/choices.py", "MORE_WORDS"): "words customers type for more times",
+    ("bot/bank/booking/choices.py", "OTHER_DAY_WORDS"): "words customers type for another day",
+    ("bot/bank/booking/choices.py", "LAST_WORDS"): "words customers type for the last choice",
+    ("bot/bank/booking/choices.py", "CHANGE_WORDS"): "words customers type to change an answer",
+    ("bot/bank/booking/choices.py", "CHANGE_TARGET"): "words customers type before the new answer",
+    ("bot/bank/booking/choices.py", "CHINESE_DIGITS"): "numerals customers type in an ordinal (第二个)",
+    ("bot/bank/booking/choices.py", "ORDINAL"): "a pattern reading 第二个",
+    ("bot/bank/booking/service_words.py", "MEASURE"): "measure words customers type (办张卡)",
+    ("bot/bank/booking/service_words.py", "DEBIT_DAY"): "words customers type for moving the debit day",
     ("bot/bank/booking/lifecycle.py", "BRING_KEYS"): "service names (data) mapped to response keys",
     ("bot/bank/booking/models.py", "party"): "the column default 本人",
     ("bot/bank/capacity/admin.py", "listed"): "a console summary of booked slots for staff",
@@ -186,6 +199,8 @@ FAMILIES = {
     "utter_bring_": sorted(set(BRING_KEYS.values()) | {"other"}),
     "utter_notice_title_": [kind.value for kind in NotificationKind],
     "utter_callback_window_": ["soon", "today_morning", "today_afternoon", "tomorrow_morning", "tomorrow_afternoon"],
+    # Every step a stuck customer may be asked again with nothing to choose from (actions/loops.py).
+    "utter_stuck_": ["phone", "otp_code", "new_debit_day", "callback_phone", "loan_ref", "booking_day"],
 }
 
 

@@ -45,6 +45,7 @@ def tracker(name: str, text: str = "", intent: str = "inform", *, at: Optional[d
     message = {"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": found + list(entities or [])}
     state["latest_message"] = message
     state["slots"].update(slots)
+    state["events"].extend({"event": "slot", "name": slot, "value": value} for slot, value in slots.items())
     state["events"].append({"event": "user", "text": text, "parse_data": message, "input_channel": "rest"})
     for slot, value in (candidates or {}).items():
         state["slots"][slot] = value
