@@ -84,7 +84,7 @@ ALLOWED = {
     ("bot/bank/handoff/escalations.py", "close_note"): "a case note for staff",
     ("bot/bank/hours/holidays.py", "HOLIDAY_NAMES_ZH"): "names of public holidays (data)",
     ("bot/bank/knowledge/topics.py", "note"): "a console history line for staff",
-    ("bot/bank/seed.py", "EPIDEMIC_NOTICE"): "demo data staff would enter in the console",
+    ("bot/bank/seed.py", "BRANCH_NOTICE"): "demo data staff would enter in the console",
     ("bot/bank/seed.py", "demo"): "demo data staff would enter in the console",
     ("bot/bank/staff/accounts.py", "ROLE_LABELS"): "console labels for staff",
     ("bot/bank/staff/accounts.py", "ensure_first_admin"): "the first admin's name in the console",

@@ -28,9 +28,9 @@ from bot.clock import now
 logger = logging.getLogger(__name__)
 
 WEEKDAYS, SATURDAY, SUNDAY = range(5), 5, 6
-EPIDEMIC_NOTICE = (
-    "疫情防控期间，进入网点请佩戴口罩、配合测温；各网点限流接待，建议先预约再到店，"
-    "能在手机银行办的业务尽量线上办理。"
+BRANCH_NOTICE = (
+    "近期网点办理业务的客户较多，建议先预约再到店，可以少排队；"
+    "能在手机银行办的业务，也可以直接在线上办理。"
 )
 
 
@@ -82,14 +82,14 @@ def _working_day_from(day: date) -> date:
 
 def _demo_notices_and_exceptions(session: Session, today: date) -> None:
     """An epidemic notice and dated exceptions near today, replaced on each run."""
-    session.execute(delete(Notice).where(Notice.body == EPIDEMIC_NOTICE))
-    session.add(Notice(branch_id=None, body=EPIDEMIC_NOTICE, starts_on=today - timedelta(days=30)))
+    session.execute(delete(Notice).where(Notice.body == BRANCH_NOTICE))
+    session.add(Notice(branch_id=None, body=BRANCH_NOTICE, starts_on=today - timedelta(days=30)))
     demo = [
         ("yantian", _working_day_from(today + timedelta(days=7)), True, None, None,
          "网点轮休，当天暂停营业，可前往罗湖支行办理"),
         ("baoan", date(2026, 10, 1), False, time(10), time(15), "国庆假期轮值营业"),
         ("futian", _working_day_from(today + timedelta(days=3)), False, time(10), time(15),
-         "疫情防控，缩短营业时间"),
+         "设备检修，缩短营业时间"),
     ]
     for branch_id, day, closed, opens, closes, reason in demo:
         session.execute(
