@@ -12,7 +12,6 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import PINNED_NOW
 from tests.stack import Stack
 
 pytestmark = pytest.mark.server
@@ -23,10 +22,10 @@ JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=
 
 
 @pytest.fixture(scope="module")
-def fuzz_stack(tmp_path_factory):
-    running = Stack(workdir=tmp_path_factory.mktemp("fuzz"), env_extra={"HELPLINE_NOW": PINNED_NOW}).start()
-    yield running
-    running.stop()
+def fuzz_stack(stack):
+    """The shared stack: a body that harmed it would harm every later test's customer too,
+    which is what this file is here to rule out (and a Rasa start less in `make test`)."""
+    return stack
 
 
 def post(stack: Stack, body: bytes, **params) -> requests.Response:
