@@ -98,7 +98,7 @@ def test_quitting_the_booking_form(stack):
         ("福田支行10月1号开门吗", ["不营业", "国庆节"]),
         ("罗湖支行10月10号营业吗", ["调休上班", "09:00-17:00"]),
         ("宝安支行10月1号开不开", ["10:00-15:00", "轮值"]),
-        ("福田支行现在开门了吗", ["现在正在营业", "先预约再到店"]),
+        ("福田支行现在开门了吗", ["现在正在营业", "先预约再去网点"]),
     ],
 )
 def test_opening_hours_on_holidays_and_make_up_days(stack, question, expected):

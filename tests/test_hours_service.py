@@ -52,4 +52,4 @@ def test_open_now_respects_lunch_and_closing(bank_db):
 
 def test_the_epidemic_notice_is_in_force(bank_db):
     with transaction() as session:
-        assert any("先预约再到店" in notice for notice in notices_for(session, None, date(2026, 9, 28)))
+        assert any("先预约再去网点" in notice for notice in notices_for(session, None, date(2026, 9, 28)))

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 WEEKDAYS, SATURDAY, SUNDAY = range(5), 5, 6
 BRANCH_NOTICE = (
-    "近期网点办理业务的客户较多，建议先预约再到店，可以少排队；"
+    "近期网点办理业务的客户较多，建议先预约再去网点，可以少排队；"
     "能在手机银行办的业务，也可以直接在线上办理。"
 )
 

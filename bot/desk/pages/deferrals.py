@@ -52,7 +52,7 @@ def approve_block(item: QueueItem) -> str:
         return "这笔申请已经处理完毕。"
     refused = [c.name for c in item.confirmations if c.status == ConfirmationStatus.REFUSED]
     if refused:
-        return f"共同借款人{'、'.join(refused)}不同意调整扣款日，不能批准。如情况有变可重新登记确认结果，否则请驳回并说明原因。"
+        return f"共同借款人{'、'.join(refused)}不同意调整扣款日，不能批准。如情况有变可重新登记确认结果，否则请选“不通过”并说明原因。"
     pending = [c.name for c in item.confirmations if c.status != ConfirmationStatus.CONFIRMED]
     if pending:
         return f"还需 {'、'.join(pending)} 在录音电话中同意后才能批准（共 {len(pending)} 位未确认）。"
