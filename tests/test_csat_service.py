@@ -1,4 +1,4 @@
-"""The satisfaction question: once a day, never on the day of an urgent case."""
+"""The satisfaction question: once a day, never during an urgent case or on the day of fraud or distress."""
 from __future__ import annotations
 
 import pytest
@@ -41,7 +41,7 @@ def test_not_asked_while_an_urgent_case_is_open(bank_db):
     assert serve(csat.ask, "c1", "rest") is False
 
 
-def test_not_asked_when_an_urgent_case_is_closed_that_day(bank_db, monkeypatch):
+def test_not_asked_when_a_fraud_case_is_closed_that_day(bank_db, monkeypatch):
     agent = add_agent("王小明", "wang")
     row_id = escalation(serve(handoff.open_escalation, "c1", "rest", "fraud", []).reference).id
     serve(handoff.claim, row_id, agent)

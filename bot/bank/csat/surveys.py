@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Dict, Optional
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from bot.bank.csat.models import CsatSurvey
@@ -19,6 +19,8 @@ from bot.bank.handoff.models import Escalation, EscalationStatus, Priority
 from bot.wording import render
 
 MAX_COMMENT = 500
+# Urgent cases after which the day brings no satisfaction question (bot.bank.handoff.escalations.REASONS).
+NOT_ASKED_AFTER = ("fraud", "distress")
 
 
 def question() -> Dict:
@@ -32,9 +34,10 @@ def _start_of_day(at: datetime) -> datetime:
 
 
 def may_ask(session: Session, conversation_id: str, customer_id: Optional[int], at: datetime) -> bool:
-    """Not asked today, and no urgent case (a lost card, fraud, distress) of this
-    conversation open or opened today: "how did we do?" after someone was robbed
-    or in crisis reads as if the bank did not listen, even once the case is closed."""
+    """Not asked today, no urgent case of this conversation still open, and none
+    about fraud or distress opened today: "how did we do?" to someone just robbed
+    or in crisis reads as if the bank did not listen, even once the case is closed.
+    (A lost card, once an agent has dealt with it, is asked like any other case.)"""
     who = [CsatSurvey.conversation_id == conversation_id]
     if customer_id is not None:
         who.append(CsatSurvey.customer_id == customer_id)
@@ -42,14 +45,15 @@ def may_ask(session: Session, conversation_id: str, customer_id: Optional[int], 
         or_(*who), CsatSurvey.asked_at >= _start_of_day(at)).limit(1)).first()
     urgent = session.execute(select(Escalation.id).where(
         Escalation.conversation_id == conversation_id, Escalation.priority == Priority.URGENT,
-        or_(Escalation.status != EscalationStatus.RESOLVED, Escalation.created_at >= _start_of_day(at)))
+        or_(Escalation.status != EscalationStatus.RESOLVED,
+            and_(Escalation.reason.in_(NOT_ASKED_AFTER), Escalation.created_at >= _start_of_day(at))))
         .limit(1)).first()
     return asked is None and urgent is None
 
 
 def ask(session: Session, conversation_id: str, channel: str, customer_id: Optional[int] = None,
         escalation_id: Optional[int] = None, *, at: datetime) -> bool:
-    """Record the question if it may be asked; False when it may not (asked today, an urgent case today)."""
+    """Record the question if it may be asked; False when it may not (see `may_ask`)."""
     if not may_ask(session, conversation_id, customer_id, at):
         return False
     session.add(CsatSurvey(conversation_id=conversation_id, channel=channel, customer_id=customer_id,
