@@ -35,7 +35,6 @@ import asyncio
 import json
 import os
 import random
-import re
 import sys
 import tempfile
 import time
@@ -50,6 +49,7 @@ from aiohttp import ClientSession, ClientTimeout, TCPConnector
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from bot.bank.references import ReferenceKind, pattern
 from bot.bank.debit_day.demo_loans import first_due_after
 from bot.bank.models import Loan
 from bot.ops.cluster import FAST_CLIENTS, ROOT, Cluster
@@ -63,6 +63,7 @@ HOURS = [("福田支行10月1号开门吗", "国庆节"), ("罗湖支行10月10�
 HOWTO = ["手机银行怎么转账", "忘记登录密码了怎么办", "手机银行转账限额是多少", "手机银行怎么开通"]
 BRANCHES = ["福田支行", "南山支行"]
 BENCHMARKS_MD = ROOT / "docs" / "benchmarks.md"
+BOOKING_REF, REQUEST_REF = pattern(ReferenceKind.BOOKING), pattern(ReferenceKind.DEBIT_DAY_REQUEST)
 
 
 class Abandon(Exception):
@@ -189,16 +190,16 @@ class SimulatedCustomer:
         await self.say("booking", '/inform{"service":"面签"}', "哪一天")
         slots = await self.say("booking", "明天", "还有这些时段")
         booked = await self.book(slots, phone)
-        reference = re.search(r"YY[A-Z0-9]{6}", json.dumps(booked, ensure_ascii=False)).group(0)
+        reference = BOOKING_REF.search(json.dumps(booked, ensure_ascii=False)).group(0)
         listed = await self.say("booking", "帮我把预约取消掉", reference)
         await self.say("booking", self.button(listed, reference), "已为您取消")
 
         await self.say("deferral", "这个月的消费贷能晚点扣吗", "哪一笔贷款")
         await self.say("deferral", f"尾号{tail}", "几号")
         await self.say("deferral", "改到28号", "顺延到")
-        await self.say("deferral", "被困外地", "请确认")
+        await self.say("deferral", "在外地回不来", "请确认")
         submitted = await self.say("deferral", "/affirm", "申请已提交")
-        request = re.search(r"YQ[A-Z0-9]{6}", json.dumps(submitted, ensure_ascii=False)).group(0)
+        request = REQUEST_REF.search(json.dumps(submitted, ensure_ascii=False)).group(0)
         status = await self.say("deferral", "我的申请批了没", request)
         await self.say("deferral", self.button(status, request), "已撤销")
 

@@ -4,10 +4,12 @@ The stack's clock is pinned to Monday 28 September 2026, 09:30.
 """
 from __future__ import annotations
 
-import re
 import pytest
 
+from bot.bank.references import ReferenceKind, pattern
 from tests.conversation import Customer, bank_rows
+
+BOOKING_REF = pattern(ReferenceKind.BOOKING)
 
 pytestmark = pytest.mark.server
 
@@ -31,7 +33,7 @@ def book_tuesday_signing(customer: Customer, phone: str) -> str:
     assert "请确认" in customer.text and "9月29日" in customer.text
     customer.says("/affirm")
     assert "预约成功" in customer.text and "请带上" in customer.text
-    return re.search(r"YY[A-Z0-9]{6}", customer.text).group(0)
+    return BOOKING_REF.search(customer.text).group(0)
 
 
 def test_booking_end_to_end_is_written_to_the_database(stack):

@@ -7,16 +7,18 @@ borrower, due 10 October).
 """
 from __future__ import annotations
 
-import re
 
 import pytest
 
 from bot.bank.debit_day import review
 from bot.bank.db import transaction
 from bot.bank.debit_day.notify import notify_decision
+from bot.bank.references import ReferenceKind, pattern
 from bot.clock import now
 from tests.conftest import PINNED_NOW
 from tests.conversation import Customer, bank_rows
+
+REQUEST_REF = pattern(ReferenceKind.DEBIT_DAY_REQUEST)
 
 pytestmark = pytest.mark.server
 
@@ -42,7 +44,7 @@ def test_primary_borrower_with_a_co_borrower_waits_for_the_recorded_call(stack):
     customer.says("改到20号")
     gain = customer.sent("utter_deferral_day_gain")
     assert (gain["current_due"], gain["new_due"], gain["days_gained"]) == ("10月25日", "11月20日", 26)
-    customer.says("疫情影响收入")
+    customer.says("收入减少")
     assert customer.responses() == ["utter_ask_deferral_confirmed"]
     assert "原扣款日不变" in customer.text   # H1: nothing is moved before staff approve
     customer.says("/affirm")
@@ -51,9 +53,9 @@ def test_primary_borrower_with_a_co_borrower_waits_for_the_recorded_call(stack):
     # H1: until approval the original date stands, and the extra days carry interest
     assert "原来的扣款日不变" in customer.text and "10月25日扣款之前把钱存够" in customer.text and "利息" in customer.text
     assert "不算逾期" not in customer.text and "不影响征信" not in customer.text
-    reference = re.search(r"YQ[A-Z0-9]{6}", customer.text).group(0)
+    reference = REQUEST_REF.search(customer.text).group(0)
     assert request_row(stack, reference) == [
-        ("awaiting_confirmation", 20, "2026-11-20", "疫情影响收入", 0, "rest", "PC2020HL000123")]
+        ("awaiting_confirmation", 20, "2026-11-20", "收入减少", 0, "rest", "PC2020HL000123")]
 
 
 def test_single_borrower_request_is_submitted(stack):
@@ -62,9 +64,9 @@ def test_single_borrower_request_is_submitted(stack):
     customer.says("28号")
     gain = customer.sent("utter_deferral_day_gain")
     assert (gain["current_due"], gain["new_due"]) == ("10月10日", "10月28日")
-    customer.says("被困外地")
+    customer.says("在外地回不来")
     customer.says("/affirm")
-    reference = re.search(r"YQ[A-Z0-9]{6}", customer.text).group(0)
+    reference = REQUEST_REF.search(customer.text).group(0)
     assert request_row(stack, reference)[0][0] == "submitted"
     customer.says("我的申请批了没")
     assert reference in customer.text and "正在审核" in customer.text
@@ -91,7 +93,7 @@ def test_a_staff_decision_reaches_the_customer_on_their_channel(stack, callback_
     customer.says("15号")
     customer.says("生病")
     customer.says("/affirm")
-    reference = re.search(r"YQ[A-Z0-9]{6}", customer.text).group(0)
+    reference = REQUEST_REF.search(customer.text).group(0)
     monkeypatch.setenv("HELPLINE_DATA_DIR", str(stack.workdir))
     monkeypatch.setenv("HELPLINE_NOW", PINNED_NOW)   # the stack's day: the debit date is still ahead
     with transaction() as session:   # what the console's reject button does
@@ -145,7 +147,7 @@ def test_hardship_gets_care_first_and_is_flagged(stack):
     customer.says("改到28号")
     customer.says("其他")
     customer.says("/affirm")
-    reference = re.search(r"YQ[A-Z0-9]{6}", customer.text).group(0)
+    reference = REQUEST_REF.search(customer.text).group(0)
     assert request_row(stack, reference)[0][4] == 1
 
 

@@ -20,6 +20,8 @@ from bot.bank.debit_day.demo_loans import seed_loans
 from bot.bank.masking import mask_name
 from bot.bank.models import CoBorrower, CoBorrowerConfirmation, Customer, DeferralRequest, Loan
 from bot.bank.seed import seed
+from bot.bank import references
+from bot.bank.references import ReferenceKind
 from bot.clock import SHANGHAI
 from bot.bank.debit_day.models import ConfirmationStatus, RequestStatus
 from bot.bank.refusals import Refusal
@@ -38,7 +40,7 @@ def customer(phone: str) -> Customer:
 
 
 def submit(phone: str, loan_ref: str, new_day: int, hardship: bool = False, when: datetime = NOW,
-           reason: str = "疫情影响收入", target: Optional[date] = None) -> deferral.Submission:
+           reason: str = "收入减少", target: Optional[date] = None) -> deferral.Submission:
     with transaction() as session:
         return deferral.submit_request(session, by_phone(session, phone), loan_ref, new_day, reason, hardship,
                                        "wechat", f"openid-{phone}", when, target=target)
@@ -163,12 +165,12 @@ def test_preview_shows_the_new_due_date_without_writing(bank_db):
 
 
 def test_a_single_borrower_loan_is_submitted_with_nothing_missing(bank_db):
-    result = submit(HUANG, "4521", 28, hardship=True, reason="  被困外地  ")
+    result = submit(HUANG, "4521", 28, hardship=True, reason="  在外地回不来  ")
     request = result.request
     assert result.ok and result.created and request.status == RequestStatus.SUBMITTED
-    assert re.fullmatch(r"YQ\d{6}", request.reference)
+    assert references.pattern(ReferenceKind.DEBIT_DAY_REQUEST).fullmatch(request.reference)
     assert request.confirmations == () and request.waiting_for == deferral.WAIT_BANK
-    assert request.new_due == date(2026, 10, 28) and request.reason == "被困外地" and request.hardship
+    assert request.new_due == date(2026, 10, 28) and request.reason == "在外地回不来" and request.hardship
 
 
 def test_a_loan_with_co_borrowers_awaits_one_confirmation_each(bank_db):
@@ -388,7 +390,7 @@ def race_for_one_request(attempts: int = 20) -> tuple:
 
     def attempt(_: int) -> str:
         with transaction() as session:
-            result = deferral.submit_request(session, chen, HOME, 15, "疫情影响收入", True, "wechat", "o1", NOW)
+            result = deferral.submit_request(session, chen, HOME, 15, "收入减少", True, "wechat", "o1", NOW)
         return f"{'created' if result.created else 'repeat'}:{result.request.reference}"
 
     with ThreadPoolExecutor(max_workers=attempts) as pool:

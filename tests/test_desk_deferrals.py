@@ -44,7 +44,7 @@ async def desk(bank_db, monkeypatch):
 def submit(phone: str, loan: str, day: int, hardship: bool = False, when: datetime = NOW,
            channel: str = "wechat") -> str:
     with transaction() as session:
-        made = deferral.submit_request(session, customer_by_phone(session, phone), loan, day, "疫情影响收入",
+        made = deferral.submit_request(session, customer_by_phone(session, phone), loan, day, "收入减少",
                                        hardship, channel, f"{channel}-user-{phone}", when)
     assert made.ok and made.created, made
     return made.request.reference

@@ -244,7 +244,7 @@ async def test_a_reason_by_its_position_among_those_offered(verified_borrower):
     conversation = tracker("deferral_asked_day", "第二个", requested_slot="deferral_reason", new_debit_day="20",
                            candidates={"deferral_reason": "第二个"})
     slots, _ = await run(ValidateDeferralForm(), conversation)
-    assert slots["deferral_reason"] == "被困外地"
+    assert slots["deferral_reason"] == "在外地回不来"
 
 
 @pytest.mark.parametrize("said", ["房贷那笔", "第一个", "最后那个"])

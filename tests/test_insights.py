@@ -184,7 +184,7 @@ def week_surveys(clock: Clock) -> None:
 
 def submit(phone: str, loan: str, day: int, channel: str, when: datetime) -> str:
     with transaction() as db:
-        made = deferral.submit_request(db, customer_by_phone(db, phone), loan, day, "疫情影响收入", False,
+        made = deferral.submit_request(db, customer_by_phone(db, phone), loan, day, "收入减少", False,
                                        channel, f"{channel}-{phone}", when)
     assert made.ok and made.created, made
     return made.request.reference

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Iterator
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.bank.db import engine_for
 from bot.bank.models import Base
-from bot.bank.schema import upgrade
+from bot.bank.schema import alembic_config, upgrade
 from tests.bankdb import postgres_available, scratch_postgres
 
 
@@ -71,3 +72,26 @@ def test_every_word_of_a_vocabulary_is_accepted(migrated_url):
             connection.execute(text(
                 "INSERT INTO staff (username, display_name, role, password_hash, active, session_epoch, created_at)"
                 f" VALUES ('{role}', 'X', '{role}', 'h', true, 0, '2026-10-01 09:00:00')"))
+
+
+def test_requests_stored_with_the_old_reasons_get_the_new_names(tmp_path, monkeypatch):
+    """0018: staff count and filter by reason, so a stored request must carry the name offered now."""
+    url = f"sqlite:///{tmp_path / 'bank.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    command.upgrade(alembic_config(), "0017")
+    with engine_for(url).begin() as connection:
+        connection.execute(text("INSERT INTO customers (id, phone) VALUES (1, '13800138000')"))
+        connection.execute(text(
+            "INSERT INTO loans (id, contract_no, product, borrower_name, borrower_phone, debit_day, next_due,"
+            " next_amount_fen, status) VALUES (1, 'PC2026HL000001', '房贷', '张三', '13800138000', 10, '2026-10-10',"
+            " 100, 'active')"))
+        for number, reason in enumerate(("疫情影响收入", "被困外地", "生病", "孩子上学要用钱")):
+            connection.execute(text(
+                "INSERT INTO deferral_requests (reference, loan_id, customer_id, requested_day, current_due, new_due,"
+                " reason, hardship, channel, channel_user, status, staff_note, created_at, updated_at) VALUES"
+                f" ('2000000{number}', 1, 1, 20, '2026-10-10', '2026-10-20', '{reason}', false, 'rest', 'u',"
+                " 'cancelled', '', '2026-10-01 09:00:00', '2026-10-01 09:00:00')"))
+    upgrade()
+    with engine_for(url).connect() as connection:
+        reasons = connection.execute(text("SELECT reason FROM deferral_requests ORDER BY reference")).scalars().all()
+    assert reasons == ["收入减少", "在外地回不来", "生病", "孩子上学要用钱"]

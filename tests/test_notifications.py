@@ -91,7 +91,7 @@ def wechat_customer_applies(fake_wechat, openid: str = OPENID) -> str:
     with transaction() as session:
         link(session, HUANG, "wechat", openid, CHAT)
         submission = applications.submit_request(session, customer_by_phone(session, HUANG), CONSUMER_LOAN, 28,
-                                                 "疫情影响收入", False, "wechat", openid, CHAT)
+                                                 "收入减少", False, "wechat", openid, CHAT)
     fake_wechat.customer_wrote(openid, CHAT)
     return submission.request.reference
 

@@ -75,6 +75,7 @@ ALLOWED = {
     ("bot/bank/capacity/admin.py", "more"): "a console summary of booked slots for staff",
     ("bot/bank/debit_day/applications.py", "REASONS"): "stored reason values, offered as buttons",
     ("bot/bank/debit_day/applications.py", "normalise_reason"): "the stored default reason 其他",
+    ("bot/bank/migrations/versions/0018_plain_deferral_reasons.py", "RENAMED"): "stored reason values, old and new",
     ("bot/bank/formatting.py", "WEEKDAY_LABELS"): "the one date format",
     ("bot/bank/formatting.py", "RELATIVE_DAYS"): "the one date format",
     ("bot/bank/formatting.py", "month_day"): "the one date format",

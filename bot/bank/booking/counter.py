@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.bank import references
 from bot.bank.booking.models import Booking, BookingStatus
 from bot.bank.capacity.models import Slot
 from bot.bank.customers.models import Customer
@@ -84,7 +85,7 @@ def _counter_booking(session: Session, reference: str, scope: Optional[str]) -> 
     """The booking by reference, refused when it belongs to another branch."""
     row = session.execute(
         select(Booking, Customer).join(Customer, Booking.customer_id == Customer.id)
-        .where(Booking.reference == reference.strip().upper())
+        .where(Booking.reference == references.canonical(reference))
     ).first()
     if row is None:
         raise Refusal("not_found", f"没有找到预约号 {reference.strip().upper()}。")

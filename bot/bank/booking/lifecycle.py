@@ -25,10 +25,10 @@ from bot.bank.refusals import Refusal
 
 
 SELF = "本人"
-# What to bring, by service: the booking reply tells the customer.
 # What to bring, by service: the words are the domain's responses `utter_bring_<key>`.
 BRING_KEYS = {"面签": "signing", "提前还款": "early_repayment", "贷后变更": "loan_change", "开户": "new_account",
-              "大额取现": "large_withdrawal", "挂失补卡": "card_replacement", "其他": "other"}
+              "大额取现": "large_withdrawal", "存款": "cash_deposit", "挂失补卡": "card_replacement",
+              "其他": "other"}
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def booking_view(booking: Booking, created: bool = True) -> BookingView:
 
 
 def new_reference() -> str:
-    return references.new_reference("YY")
+    return references.new_reference(references.ReferenceKind.BOOKING)
 
 
 def _take_ticket(session: Session, slot_id: int) -> bool:
@@ -138,7 +138,7 @@ def bookings_of(session: Session, customer_id: int, today: date) -> List[Booking
 
 def _owned(session: Session, customer_id: int, reference: str) -> Booking:
     booking = session.execute(
-        select(Booking).where(Booking.reference == reference.upper(), Booking.customer_id == customer_id)
+        select(Booking).where(Booking.reference == references.canonical(reference), Booking.customer_id == customer_id)
     ).scalar_one_or_none()
     if booking is None or booking.status != BookingStatus.ACTIVE:
         raise Refusal("not_found")

@@ -22,7 +22,6 @@ The bank's side (the queue, the recorded calls, the decision) is in
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -54,7 +53,8 @@ from bot.identifiers import CONTRACT_NO
 PRIMARY, CO_BORROWER = "primary", "co_borrower"
 
 
-REASONS = ("疫情影响收入", "被困外地", "生病", "其他")
+# Offered as buttons and stored as they are (staff count and filter by them); in words any cause fits.
+REASONS = ("收入减少", "在外地回不来", "生病", "其他")
 
 
 WAIT_CO_BORROWERS, WAIT_REFUSED, WAIT_BANK = "co_borrower_confirmation", "co_borrower_refused", "bank_review"
@@ -164,16 +164,6 @@ class Submission:
     loan: Optional[LoanView] = None
 
 
-def canonical(reference: str) -> str:
-    """Full-width, lower-case, spaced input ("pc 2020 hl000123", "yq 7k2m9p") -> upper, no spaces.
-
-    Used for contract numbers and request references alike: both are read
-    out by voice or typed on a phone keyboard.
-    """
-    text = unicodedata.normalize("NFKC", reference or "").upper()
-    return re.sub(r"[\s\-_]", "", text)
-
-
 def _role(loan: Loan, customer: Customer) -> str:
     return PRIMARY if loan.borrower_phone == customer.phone else CO_BORROWER
 
@@ -200,7 +190,7 @@ def loans_of(session: Session, customer: Customer) -> List[LoanView]:
 
 def _matching(session: Session, customer: Customer, loan_ref: str) -> List[Loan]:
     """Only ever the customer's own loans: a wrong reference matches nothing."""
-    ref = canonical(loan_ref)
+    ref = references.canonical(loan_ref)
     if _CONTRACT.match(ref):
         return [loan for loan in _loans_of(session, customer) if loan.contract_no == ref]
     if _TAIL.match(ref):
@@ -243,7 +233,7 @@ def preview_change(session: Session, customer: Customer, loan_ref: str, new_day:
 
 
 def new_reference() -> str:
-    return references.new_reference("YQ")
+    return references.new_reference(references.ReferenceKind.DEBIT_DAY_REQUEST)
 
 
 def normalise_reason(reason: Optional[str]) -> str:
@@ -349,10 +339,10 @@ def requests_of(session: Session, customer: Customer) -> List[RequestView]:
 
 def by_reference(session: Session, reference: str) -> DeferralRequest:
     request = session.execute(
-        select(DeferralRequest).where(DeferralRequest.reference == canonical(reference))
+        select(DeferralRequest).where(DeferralRequest.reference == references.canonical(reference))
     ).scalar_one_or_none()
     if request is None:
-        raise Refusal("not_found", "没有找到这笔申请，请核对申请编号（以 YQ 开头）后再试。")
+        raise Refusal("not_found", "没有找到这笔申请，请核对申请编号后再试。")
     return request
 
 
@@ -376,7 +366,7 @@ def cancel_request(session: Session, customer: Customer, reference: str, when: d
     """
     request = by_reference(session, reference)
     if request.customer_id != customer.id:
-        raise Refusal("not_found", "没有找到这笔申请，请核对申请编号（以 YQ 开头）后再试。")
+        raise Refusal("not_found", "没有找到这笔申请，请核对申请编号后再试。")
     if not move_status(session, request, OPEN_REQUEST_STATUSES, when, status=RequestStatus.CANCELLED):
         raise Refusal("decided", "这笔申请已经处理过了（可能同事刚刚处理过，或客户已撤回）。请刷新页面查看最新状态。")
     return request_view(request)

@@ -235,7 +235,7 @@ def _new_escalation(conversation_id: str, channel: str, reason: str, transcript:
                     customer_id: Optional[int], status: EscalationStatus, at: datetime,
                     topic: Optional[str] = None) -> Escalation:
     masked = masked_transcript(transcript)
-    escalation = Escalation(reference=references.new_reference("RG"), conversation_id=conversation_id,
+    escalation = Escalation(reference=references.new_reference(references.ReferenceKind.CASE), conversation_id=conversation_id,
                             channel=channel, customer_id=customer_id, reason=reason,
                             priority=REASONS[reason].priority, status=status, summary=_summary(masked),
                             transcript=masked, created_at=at, search_text="", topic=topic or None)

@@ -23,6 +23,7 @@ from typing import List, Optional
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from bot.bank import references
 from bot.bank.customers.models import Customer
 from bot.bank.handoff.escalations import REASONS, QueueEntry, queue_entry
 from bot.bank.handoff.models import Escalation, EscalationTag, Priority
@@ -87,7 +88,7 @@ def search(session: Session, query: CaseQuery, *, at: datetime, limit: int = LIM
         return []
     statement = select(Escalation).outerjoin(Customer, Customer.id == Escalation.customer_id)
     if query.reference:
-        statement = statement.where(Escalation.reference == query.reference.strip().upper())
+        statement = statement.where(Escalation.reference == references.canonical(query.reference))
     if query.phone_digits:
         digits = query.phone_digits
         statement = statement.where(or_(Escalation.callback_phone.like(f"%{digits}"), Customer.phone.like(f"%{digits}"),
