@@ -71,11 +71,18 @@ class ActionRecordCsat(Action):
 
 @database_guarded
 class ActionRecordCsatComment(Action):
+    """Store what went wrong. A comment that is a question (为什么App总登不上) is both: it is
+    kept as the comment and then answered, rather than asking "what went wrong" once more."""
+
     def name(self) -> Text:
         return "action_record_csat_comment"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         with transaction() as session:
             surveys.record_comment(session, tracker.sender_id, tracker.get_slot("csat_comment") or "", at=now())
+        events: List[EventType] = [SlotSet("csat_comment", None)]
+        if (tracker.latest_message.get("intent") or {}).get("name") == "ask_question":
+            dispatcher.utter_message(response="utter_csat_comment_question")
+            return [*events, FollowupAction("action_answer_question")]
         dispatcher.utter_message(response="utter_csat_comment_thanks")
-        return [SlotSet("csat_comment", None)]
+        return events

@@ -46,7 +46,7 @@ LEAVES = {
 ANSWERS_AT = {("deferral_form", "deferral_reason"): frozenset({"report_hardship"})}
 # A question the step could not use is answered by a rule, then the step is asked again.
 QUESTIONS_ANSWERED = {"ask_question": frozenset({"booking_form", "manage_booking_form", "deferral_form",
-                                                 "callback_form"})}
+                                                 "deferral_status_form", "callback_form"})}
 BARE_NUMBER = re.compile(r"^\s*([0-9]{1,2})\s*[。.!！]?\s*$")
 # What a yes/no button answers to a confirmation step.
 INTENT_ANSWERS = {"affirm": True, "deny": False}

@@ -14,6 +14,8 @@ from dataclasses import fields
 
 import pytest
 
+from bot.bank import references
+from bot.bank.references import ReferenceKind
 from bot.settings import Settings
 from tests.conftest import PINNED_NOW
 from tests.conversation import bank_rows
@@ -22,8 +24,8 @@ from tests.stack import Stack
 
 pytestmark = pytest.mark.server
 
-BOOKING_REF = re.compile(r"YY[0-9]{6}")
-REQUEST_REF = re.compile(r"YQ[0-9]{6}")
+BOOKING_REF = references.pattern(ReferenceKind.BOOKING)
+REQUEST_REF = references.pattern(ReferenceKind.DEBIT_DAY_REQUEST)
 # As many messages as the rate limit lets one customer send at once (bot/settings.py).
 RATE_BURST = int({f.name: f.default for f in fields(Settings)}["rate_burst"])
 
@@ -108,7 +110,7 @@ def test_every_persona_books_an_appointment(stack, persona: Persona):
 
 
 def test_an_afternoon_asked_for_up_front_is_what_is_offered_and_saying_it_again_never_loops(stack):
-    """The issue's customer: 后天下午 at 罗湖支行, to deposit cash (其他), then 下午 again and again."""
+    """The issue's customer: 后天下午 at 罗湖支行, to deposit cash (存款), then 下午 again and again."""
     customer = SimulatedCustomer(stack, persona=TYPER)
     customer.says("帮我在罗湖支行约个后天下午的号，存钱")
     offered = slot_times(customer)
@@ -120,7 +122,7 @@ def test_an_afternoon_asked_for_up_front_is_what_is_offered_and_saying_it_again_
     customer.says("第二个")
     identify(customer, "13700139001")
     row = booking_row(stack, BOOKING_REF.search(confirm(customer, "预约成功")).group(0))
-    assert row == ("active", "罗湖支行", "其他", "2026-09-30", offered[1])
+    assert row == ("active", "罗湖支行", "存款", "2026-09-30", offered[1])
     assert customer.never_looped(), customer.replies
 
 
@@ -155,12 +157,12 @@ def test_the_debit_day_change_in_the_customers_words(stack, persona: Persona):
     customer = SimulatedCustomer(stack, persona=persona)
     customer.says("改还款日")
     identify(customer, phone)
-    customer.says(loan_words).says("改到28号").says("第二个")      # the second reason offered: 被困外地
+    customer.says(loan_words).says("改到28号").says("第二个")      # the second reason offered: 在外地回不来
     customer.answers("确认提交", "确认提交")
     reference = REQUEST_REF.search(customer.text).group(0)
     assert bank_rows(stack, "SELECT r.requested_day, r.reason, r.hardship, l.contract_no FROM deferral_requests r "
                             "JOIN loans l ON l.id = r.loan_id WHERE r.reference = ?",
-                     reference) == [(28, "被困外地", 0, contract)]
+                     reference) == [(28, "在外地回不来", 0, contract)]
     assert customer.never_looped(), customer.replies
 
 
@@ -210,4 +212,30 @@ def test_a_callback_then_the_satisfaction_question_in_words(stack):
     customer.says("还行吧").says("等的时间有点长")
     assert bank_rows(stack, "SELECT score, comment FROM csat_surveys WHERE conversation_id = ?",
                      customer.sender) == [(3, "等的时间有点长")]
+    assert customer.never_looped(), customer.replies
+
+
+def test_a_question_while_checking_a_request_is_answered_and_the_step_asked_again(stack):
+    customer = SimulatedCustomer(stack, persona=TYPER)
+    customer.says("我的延期申请审核通过没有")
+    assert "手机" in customer.text, customer.replies
+    customer.says("手机银行怎么开通")                        # a question at the phone step
+    assert "utter_knowledge_answer" in customer.responses(), customer.replies
+    assert "手机" in customer.replies[-1][-1], customer.replies   # then the step again
+    identify(customer, "13800138000")
+    assert any((name or "").startswith("utter_deferral_status") for name in customer.responses()), customer.replies
+    assert customer.never_looped(), customer.replies
+
+
+def test_a_comment_that_is_a_question_is_kept_and_answered(stack):
+    customer = SimulatedCustomer(stack, persona=ELDERLY)
+    customer.says("手机银行怎么开通").says("谢谢")
+    customer.answers("不满意", "不满意")
+    assert "utter_ask_csat_comment" in customer.responses(), customer.replies
+    customer.says("为什么我的手机银行总是登录不上")
+    assert customer.responses()[0] == "utter_csat_comment_question", customer.replies
+    assert customer.responses()[1] in ("utter_knowledge_answer", "utter_dont_know"), customer.replies
+    [(score, comment)] = bank_rows(stack, "SELECT score, comment FROM csat_surveys WHERE conversation_id = ?",
+                                   customer.sender)
+    assert score == 1 and "登录不上" in comment
     assert customer.never_looped(), customer.replies

@@ -10,7 +10,7 @@ from bot.bank.booking.service_words import ServiceWords, service_in_words
     ("后天想去福田那边办张卡", "开户"), ("开张卡", "开户"), ("我想办卡", "开户"), ("开个账户", "开户"),
     ("取钱", "大额取现"), ("要取现金五万", "大额取现"), ("取点钱", "大额取现"),
     ("银行卡丢了要补办银行卡", "挂失补卡"), ("签贷款合同", "面签"), ("提前还贷", "提前还款"),
-    ("换还款卡", "贷后变更"), ("帮我在罗湖支行约个后天下午的号，存钱", "其他"),
+    ("换还款卡", "贷后变更"), ("帮我在罗湖支行约个后天下午的号，存钱", "存款"),
 ])
 def test_the_profile_synonyms_name_the_service(said, service):
     assert service_in_words(said) == ServiceWords(service=service)
