@@ -294,13 +294,13 @@ async def test_bookings_against_tickets_offered_per_branch(week):
     ins = compute(WEEK)
     assert len(ins.branches) == 9
     futian = by_branch(ins, "futian")
-    # 7 services × 14 half-hour windows × 4 tickets × 4 days, less the 2 staff took off one slot
-    assert futian.capacity == 7 * 14 * 4 * 4 - 2
+    # 8 services × 14 half-hour windows × 4 tickets × 4 days, less the 2 staff took off one slot
+    assert futian.capacity == 8 * 14 * 4 * 4 - 2
     assert (futian.booked, futian.cancelled, futian.no_show, futian.checked_in, futian.held) == (4, 1, 1, 1, 3)
-    assert futian.utilisation == Rate.of(3, 1566) and futian.no_show_rate == Rate.of(1, 2)
+    assert futian.utilisation == Rate.of(3, 1790) and futian.no_show_rate == Rate.of(1, 2)
     nanshan = by_branch(ins, "nanshan")
-    assert (nanshan.capacity, nanshan.booked, nanshan.checked_in, nanshan.held) == (1568, 1, 1, 1)
-    assert by_branch(ins, "luohu").capacity == 6 * 13 * 4 * 4     # lunch until 13:30, no 面签
+    assert (nanshan.capacity, nanshan.booked, nanshan.checked_in, nanshan.held) == (1792, 1, 1, 1)
+    assert by_branch(ins, "luohu").capacity == 7 * 13 * 4 * 4     # lunch until 13:30, no 面签
     assert by_branch(ins, "luohu").no_show_rate.value is None
 
 
@@ -325,7 +325,7 @@ async def test_one_channel(week):
     assert ins.deferral_decision_hours == Durations(1, 24.0, 24.0)
     assert (ins.knowledge_answers, ins.self_service, ins.counter_visits) == (0, 2, 2)
     futian = by_branch(ins, "futian")
-    assert (futian.booked, futian.no_show, futian.held, futian.capacity) == (2, 1, 2, 1566)
+    assert (futian.booked, futian.no_show, futian.held, futian.capacity) == (2, 1, 2, 1790)
     widget = compute(WEEK, channel="widget")
     assert widget.conversations == 2 and widget.callbacks == Rate.of(1, 1, 0.8) and widget.callbacks.met
 
@@ -345,8 +345,8 @@ async def test_an_empty_period_divides_by_nothing(week):
                  ins.first_reply_sla):
         assert rate.value is None and rate.met is None
     assert ins.resolution == Durations(0, None, None) and ins.csat_average is None
-    assert by_branch(ins, "futian").capacity == 7 * 14 * 4 * 2
-    assert by_branch(ins, "futian").utilisation == Rate.of(0, 784)
+    assert by_branch(ins, "futian").capacity == 8 * 14 * 4 * 2
+    assert by_branch(ins, "futian").utilisation == Rate.of(0, 896)
     assert all(d.containment.value is None and d.csat.value is None for d in ins.days)
 
 
@@ -451,7 +451,7 @@ async def test_csv_exports_mask_personal_data(console):
         assert body.startswith("\ufeff") and "attachment" in response.headers["Content-Disposition"]
         assert PHONE not in body, path
     branches = (await (await boss.get(f"/insights/branches.csv?{WEEK_QUERY}")).read()).decode("utf-8")
-    assert "福田支行,1566,4,1,1,1,3,0.2%,50.0%" in branches
+    assert "福田支行,1790,4,1,1,1,3,0.2%,50.0%" in branches
     fallbacks = (await (await boss.get(f"/insights/fallbacks.csv?{WEEK_QUERY}")).read()).decode("utf-8")
     assert f"我的手机号{MASKED}收不到验证码" in fallbacks and len(fallbacks.strip().splitlines()) == 1 + 4
 
