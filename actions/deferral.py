@@ -1,7 +1,7 @@
 """Repayment deferral: care first, then the debit-day change as a form.
 
 The rules (who may apply, 1st-28th, at most a month later, one open request
-per loan) live in `bot.bank.deferral`; these actions ask, explain and word.
+per loan) live in `bot.bank.debit_day`; these actions ask, explain and word.
 """
 from __future__ import annotations
 
@@ -167,7 +167,7 @@ class ValidateDeferralForm(ProgressTracking, IdentityValidation, FormValidationA
         if value is None:
             return {"deferral_reason": None}
         said = normalise(str(value))
-        chosen = choices.choose(said, deferral.REASONS, lambda reason: reason in said)
+        chosen = choices.choose(said, deferral.REASONS, lambda reason: deferral.reason_said(said, reason))
         reason = {"deferral_reason": chosen or deferral.normalise_reason(str(value))}
         if tracker.get_slot("hardship") or not said_hardship(tracker):
             return reason
@@ -266,7 +266,7 @@ class ActionSubmitDeferral(Action):
                 return
             result = deferral.submit_request(
                 session, customer, tracker.get_slot("loan_ref"), int(tracker.get_slot("new_debit_day")),
-                tracker.get_slot("deferral_reason") or "其他", bool(tracker.get_slot("hardship")),
+                tracker.get_slot("deferral_reason") or deferral.OTHER_REASON, bool(tracker.get_slot("hardship")),
                 channel_of(tracker), tracker.sender_id, now())
         if not result.ok:
             dispatcher.utter_message(response=REFUSALS.get(result.reason, "utter_deferral_submit_failed"))

@@ -157,12 +157,12 @@ def test_the_debit_day_change_in_the_customers_words(stack, persona: Persona):
     customer = SimulatedCustomer(stack, persona=persona)
     customer.says("改还款日")
     identify(customer, phone)
-    customer.says(loan_words).says("改到28号").says("第二个")      # the second reason offered: 在外地回不来
+    customer.says(loan_words).says("改到28号").says("第二个")      # the second reason offered: 人在外地
     customer.answers("确认提交", "确认提交")
     reference = REQUEST_REF.search(customer.text).group(0)
     assert bank_rows(stack, "SELECT r.requested_day, r.reason, r.hardship, l.contract_no FROM deferral_requests r "
                             "JOIN loans l ON l.id = r.loan_id WHERE r.reference = ?",
-                     reference) == [(28, "在外地回不来", 0, contract)]
+                     reference) == [(28, "人在外地", 0, contract)]
     assert customer.never_looped(), customer.replies
 
 

@@ -165,12 +165,12 @@ def test_preview_shows_the_new_due_date_without_writing(bank_db):
 
 
 def test_a_single_borrower_loan_is_submitted_with_nothing_missing(bank_db):
-    result = submit(HUANG, "4521", 28, hardship=True, reason="  在外地回不来  ")
+    result = submit(HUANG, "4521", 28, hardship=True, reason="  人在外地  ")
     request = result.request
     assert result.ok and result.created and request.status == RequestStatus.SUBMITTED
     assert references.pattern(ReferenceKind.DEBIT_DAY_REQUEST).fullmatch(request.reference)
     assert request.confirmations == () and request.waiting_for == deferral.WAIT_BANK
-    assert request.new_due == date(2026, 10, 28) and request.reason == "在外地回不来" and request.hardship
+    assert request.new_due == date(2026, 10, 28) and request.reason == "人在外地" and request.hardship
 
 
 def test_a_loan_with_co_borrowers_awaits_one_confirmation_each(bank_db):

@@ -244,7 +244,17 @@ async def test_a_reason_by_its_position_among_those_offered(verified_borrower):
     conversation = tracker("deferral_asked_day", "第二个", requested_slot="deferral_reason", new_debit_day="20",
                            candidates={"deferral_reason": "第二个"})
     slots, _ = await run(ValidateDeferralForm(), conversation)
-    assert slots["deferral_reason"] == "在外地回不来"
+    assert slots["deferral_reason"] == "人在外地"
+
+
+@pytest.mark.parametrize("said, stored", [("老公生病住院了", "身体原因"), ("在外地回不来", "人在外地"),
+                                          ("别的原因", "其他原因"), ("孩子上学要用钱", "孩子上学要用钱")])
+async def test_a_reason_in_words_is_stored_as_the_reason_it_names(verified_borrower, said, stored):
+    """Staff count by the offered reasons, so typed words that name one are stored as it; others as typed."""
+    conversation = tracker("deferral_asked_day", said, requested_slot="deferral_reason", new_debit_day="20",
+                           candidates={"deferral_reason": said})
+    slots, _ = await run(ValidateDeferralForm(), conversation)
+    assert slots["deferral_reason"] == stored
 
 
 @pytest.mark.parametrize("said", ["房贷那笔", "第一个", "最后那个"])

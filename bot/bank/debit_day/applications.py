@@ -54,7 +54,15 @@ PRIMARY, CO_BORROWER = "primary", "co_borrower"
 
 
 # Offered as buttons and stored as they are (staff count and filter by them); in words any cause fits.
-REASONS = ("收入减少", "在外地回不来", "生病", "其他")
+OTHER_REASON = "其他原因"
+REASONS = ("收入减少", "人在外地", "身体原因", OTHER_REASON)
+# What a customer types for each offered reason, so 生病了 counts as 身体原因.
+REASON_WORDS = {
+    "收入减少": ("收入减少", "收入少", "工资", "降薪", "减薪"),
+    "人在外地": ("外地", "回不来", "出差", "异地"),
+    "身体原因": ("身体", "生病", "病了", "住院", "看病"),
+    OTHER_REASON: ("其他", "其它", "别的"),
+}
 
 
 WAIT_CO_BORROWERS, WAIT_REFUSED, WAIT_BANK = "co_borrower_confirmation", "co_borrower_refused", "bank_review"
@@ -236,10 +244,15 @@ def new_reference() -> str:
     return references.new_reference(references.ReferenceKind.DEBIT_DAY_REQUEST)
 
 
+def reason_said(said: str, reason: str) -> bool:
+    """Whether the customer's words name this offered reason."""
+    return any(word in said for word in REASON_WORDS[reason])
+
+
 def normalise_reason(reason: Optional[str]) -> str:
-    """One of REASONS or the customer's own words (trimmed); empty -> 其他."""
+    """The customer's own words (trimmed), or OTHER_REASON when they gave none."""
     text = " ".join((reason or "").split())
-    return text[:200] or "其他"
+    return text[:200] or OTHER_REASON
 
 
 def waiting_for(request: DeferralRequest) -> str:
@@ -337,12 +350,17 @@ def requests_of(session: Session, customer: Customer) -> List[RequestView]:
     return [request_view(row) for row in rows]
 
 
+def request_not_found() -> Refusal:
+    """The same answer whether the number is malformed, unknown or someone else's."""
+    return Refusal("not_found", "没有找到这笔申请，请核对申请编号（8位数字）后再试。")
+
+
 def by_reference(session: Session, reference: str) -> DeferralRequest:
     request = session.execute(
         select(DeferralRequest).where(DeferralRequest.reference == references.canonical(reference))
     ).scalar_one_or_none()
     if request is None:
-        raise Refusal("not_found", "没有找到这笔申请，请核对申请编号后再试。")
+        raise request_not_found()
     return request
 
 
@@ -366,7 +384,7 @@ def cancel_request(session: Session, customer: Customer, reference: str, when: d
     """
     request = by_reference(session, reference)
     if request.customer_id != customer.id:
-        raise Refusal("not_found", "没有找到这笔申请，请核对申请编号后再试。")
+        raise request_not_found()
     if not move_status(session, request, OPEN_REQUEST_STATUSES, when, status=RequestStatus.CANCELLED):
         raise Refusal("decided", "这笔申请已经处理过了（可能同事刚刚处理过，或客户已撤回）。请刷新页面查看最新状态。")
     return request_view(request)

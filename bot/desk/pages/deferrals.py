@@ -18,7 +18,7 @@ from typing import Any, Dict, Mapping
 from aiohttp import web
 
 from bot.bank.debit_day import review
-from bot.bank.debit_day.applications import WAIT_BANK, WAIT_CO_BORROWERS, WAIT_REFUSED
+from bot.bank.debit_day.applications import WAIT_BANK, WAIT_CO_BORROWERS, WAIT_REFUSED, request_not_found
 from bot.bank.debit_day.models import OPEN_REQUEST_STATUSES, ConfirmationStatus, RequestStatus
 from bot.bank.debit_day.notify import notify_decision
 from bot.bank.debit_day.review import QueueItem
@@ -89,7 +89,7 @@ async def queue_page(request: web.Request) -> Dict[str, Any]:
     wanted = canonical(request.query.get("reference", ""))
     if wanted:
         if not re.fullmatch(r"[0-9A-Z]{1,16}", wanted):
-            raise Refusal("not_found", "没有找到这笔申请，请核对申请编号后再试。")
+            raise request_not_found()
         raise web.HTTPFound(f"/deferrals/{wanted}")
     items = await run_db(review.staff_queue)
     return {"items": items, "now": now(), "hardship_count": sum(1 for i in items if i.hardship), **_labels()}

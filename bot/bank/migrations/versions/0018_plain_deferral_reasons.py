@@ -9,8 +9,7 @@ longer name the 2020 epidemic (bot/bank/debit_day/applications.REASONS).
 Requests already stored get the new names, so the console's counts and
 filters see one value per reason.
 """
-from alembic import op
-import sqlalchemy as sa
+from bot.bank.migrations.renames import rename_values, restore_values
 
 
 revision = '0018'
@@ -21,15 +20,9 @@ depends_on = None
 RENAMED = {"疫情影响收入": "收入减少", "被困外地": "在外地回不来"}
 
 
-def _rename(pairs) -> None:
-    requests = sa.table("deferral_requests", sa.column("reason", sa.String))
-    for old, new in pairs:
-        op.execute(requests.update().where(requests.c.reason == old).values(reason=new))
-
-
 def upgrade() -> None:
-    _rename(RENAMED.items())
+    rename_values("deferral_requests", "reason", RENAMED)
 
 
 def downgrade() -> None:
-    _rename((new, old) for old, new in RENAMED.items())
+    restore_values("deferral_requests", "reason", RENAMED)
