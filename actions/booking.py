@@ -27,7 +27,7 @@ from actions.identity import (
     without_identity_when_verified,
 )
 from actions.resilience import database_guarded
-from bot.bank.booking import choices, lifecycle as bookings
+from bot.bank.booking import choices, confirmations, lifecycle as bookings
 from bot.bank.booking.service_words import service_in_words
 from bot.bank.capacity import slots as tickets
 from bot.bank.capacity.models import Slot
@@ -465,6 +465,8 @@ class ActionSubmitBooking(Action):
                 view = bookings.book(session, customer_id, int(tracker.get_slot("booking_slot")),
                                      channel_of(tracker), moment,
                                      party=tracker.get_slot("party") or bookings.SELF)
+                if view.created:
+                    confirmations.confirm_by_sms(session, view.reference, at=moment)
         except Refusal as error:
             self._explain(dispatcher, tracker, error.code)
             return reset_form_slots()
@@ -584,6 +586,8 @@ class ActionSubmitManageBooking(Action):
                 elif goal == "reschedule" and tracker.get_slot("booking_confirmed"):
                     view = bookings.reschedule(session, customer_id, tracker.get_slot("booking_ref"),
                                                int(tracker.get_slot("booking_slot")), moment)
+                    if view.created:     # moved, not kept on the same slot
+                        confirmations.confirm_by_sms(session, view.reference, at=moment)
                     response, values = "utter_booking_rescheduled", {"booking": describe_booking(view, moment.date())}
                 elif goal == "reschedule":
                     response = "utter_booking_kept"

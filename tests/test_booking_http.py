@@ -4,6 +4,8 @@ The stack's clock is pinned to Monday 28 September 2026, 09:30.
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bot.bank.references import ReferenceKind, pattern
@@ -42,6 +44,30 @@ def test_booking_end_to_end_is_written_to_the_database(stack):
     rows = bank_rows(stack, "SELECT b.status, b.service, b.channel, s.day, s.booked FROM bookings b "
                             "JOIN slots s ON s.id = b.slot_id WHERE b.reference = ?", reference)
     assert rows == [("active", "面签", "rest", "2026-09-29", 1)]
+
+
+def texted(stack, reference: str, count: int = 1, timeout: float = 20) -> list:
+    """The development SMS sender's lines naming the reference, once the delivery loop sent `count`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = [line.split("\t") for line in (stack.log("dev_notices.log") or "").splitlines() if reference in line]
+        if len(lines) >= count:
+            return lines
+        time.sleep(0.2)
+    return lines
+
+
+def test_a_booking_is_texted_to_the_customer_to_keep_and_a_move_again(stack):
+    customer = Customer(stack)
+    reference = book_tuesday_signing(customer, "13800138005")
+    [(phone, text)] = texted(stack, reference)
+    assert phone == "13800138005" and "您已预约9月29日（周二）" in text and "福田支行" in text and "请带好" in text
+    customer.says("我想改一下预约时间").clicks(0).says("后天").clicks(1).says("/affirm")
+    assert "改好了" in customer.text
+    after_move = texted(stack, reference, count=2)
+    assert len(after_move) == 2 and "您已预约9月30日（周三）" in after_move[1][1]
+    assert bank_rows(stack, "SELECT kind, route, status FROM notifications WHERE text LIKE ? ORDER BY id",
+                     f"%{reference}%") == [("booking_confirmation", "sms", "delivered")] * 2
 
 
 def test_a_booking_is_listed_in_a_new_session_and_after_a_restart(stack):

@@ -75,7 +75,7 @@ def test_every_word_of_a_vocabulary_is_accepted(migrated_url):
 
 
 def test_requests_stored_with_the_old_reasons_get_the_new_names(tmp_path, monkeypatch):
-    """0018: staff count and filter by reason, so a stored request must carry the name offered now."""
+    """0018 and 0019: staff count and filter by reason, so a stored request must carry the name offered now."""
     url = f"sqlite:///{tmp_path / 'bank.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
     command.upgrade(alembic_config(), "0017")
@@ -85,7 +85,7 @@ def test_requests_stored_with_the_old_reasons_get_the_new_names(tmp_path, monkey
             "INSERT INTO loans (id, contract_no, product, borrower_name, borrower_phone, debit_day, next_due,"
             " next_amount_fen, status) VALUES (1, 'PC2026HL000001', '房贷', '张三', '13800138000', 10, '2026-10-10',"
             " 100, 'active')"))
-        for number, reason in enumerate(("疫情影响收入", "被困外地", "生病", "孩子上学要用钱")):
+        for number, reason in enumerate(("疫情影响收入", "被困外地", "生病", "其他", "孩子上学要用钱")):
             connection.execute(text(
                 "INSERT INTO deferral_requests (reference, loan_id, customer_id, requested_day, current_due, new_due,"
                 " reason, hardship, channel, channel_user, status, staff_note, created_at, updated_at) VALUES"
@@ -94,4 +94,30 @@ def test_requests_stored_with_the_old_reasons_get_the_new_names(tmp_path, monkey
     upgrade()
     with engine_for(url).connect() as connection:
         reasons = connection.execute(text("SELECT reason FROM deferral_requests ORDER BY reference")).scalars().all()
-    assert reasons == ["收入减少", "在外地回不来", "生病", "孩子上学要用钱"]
+    assert reasons == ["收入减少", "人在外地", "身体原因", "其他原因", "孩子上学要用钱"]
+
+
+def test_rebuilding_a_table_on_sqlite_keeps_the_rows_that_point_at_it(tmp_path, monkeypatch):
+    """0020 rebuilds `notifications` (a new kind in its CHECK). With foreign keys on, SQLite's
+    DROP of the old table would delete its attempts and unlink its outbox rows."""
+    url = f"sqlite:///{tmp_path / 'bank.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    command.upgrade(alembic_config(), "0019")
+    with engine_for(url).begin() as connection:
+        connection.execute(text(
+            "INSERT INTO notifications (id, kind, channel, channel_user, text, fields, status, route, attempts,"
+            " created_at) VALUES (1, 'deferral_decision', 'widget', 's1', '您的申请已经通过', '{}', 'pending',"
+            " 'channel', 1, '2026-10-01 09:00:00')"))
+        connection.execute(text(
+            "INSERT INTO notification_attempts (notification_id, route, at, ok) VALUES"
+            " (1, 'channel', '2026-10-01 09:00:01', false)"))
+        connection.execute(text(
+            "INSERT INTO outbox (channel, channel_user, kind, payload, created_at, attempts, notification_id)"
+            " VALUES ('widget', 's1', 'deferral_decision', '{}', '2026-10-01 09:00:00', 1, 1)"))
+    upgrade()
+    with engine_for(url).connect() as connection:
+        kept = connection.execute(text(
+            "SELECT (SELECT COUNT(*) FROM notification_attempts WHERE notification_id = 1),"
+            " (SELECT notification_id FROM outbox), (SELECT COUNT(*) FROM notifications)")).one()
+        foreign_keys = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+    assert tuple(kept) == (1, 1, 1) and foreign_keys == 1      # and the bank's connections check references again

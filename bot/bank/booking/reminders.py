@@ -17,14 +17,14 @@ from typing import Optional
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.bank.booking.confirmations import notice_values
 from bot.bank.booking.models import Booking, BookingStatus
 from bot.bank.capacity.models import Slot
 from bot.bank.customers.models import ChannelLink
-from bot.bank.formatting import chinese_date, hm
 from bot.bank.messaging import notifications
 from bot.bank.messaging.models import NotificationKind
 from bot.wording import text_of
-from bot.bank.profile import load_profile, what_to_bring
+from bot.bank.profile import load_profile
 
 
 def channel_user_of(session: Session, booking: Booking) -> Optional[str]:
@@ -36,10 +36,7 @@ def channel_user_of(session: Session, booking: Booking) -> Optional[str]:
 
 
 def reminder_text(booking: Booking) -> str:
-    slot = booking.slot
-    return text_of("utter_notice_booking_reminder", day=chinese_date(slot.day), start=hm(slot.starts_at),
-               end=hm(slot.ends_at), branch=booking.branch.name, address=booking.branch.address,
-               service=booking.service, bring=what_to_bring(booking.service), reference=booking.reference)
+    return text_of("utter_notice_booking_reminder", **notice_values(booking))
 
 
 def _claim(session: Session, booking_id: int, at: datetime) -> bool:

@@ -14,6 +14,7 @@ class NotificationKind(Vocabulary):
     DEFERRAL_DECISION = "deferral_decision"
     AGENT_REPLY = "agent_reply"
     CALLBACK_FAILED = "callback_failed"
+    BOOKING_CONFIRMATION = "booking_confirmation"   # texted after a booking is made or moved
     BOOKING_REMINDER = "booking_reminder"     # the only kind an opt-out (退订) holds back
     BRANCH_CANCELLATION = "branch_cancellation"   # the branch closed or shortened the day: rebook
 
