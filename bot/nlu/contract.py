@@ -11,7 +11,7 @@ from __future__ import annotations
 INTENTS = (
     "greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope",
     "ask_opening_hours", "find_branch",
-    "book_appointment", "cancel_appointment", "check_appointment", "reschedule_appointment",
+    "book_appointment", "cancel_appointment", "check_appointment", "reschedule_appointment", "manage_reminders",
     "request_deferral", "report_hardship", "check_deferral_status",
     "request_human", "report_lost_card", "report_fraud", "request_home_service", "complain",
     "express_distress", "inform", "rate_service", "ask_question",

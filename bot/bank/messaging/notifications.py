@@ -55,6 +55,7 @@ KIND_LABELS = {
     NotificationKind.DEFERRAL_DECISION: "扣款日变更结果",
     NotificationKind.AGENT_REPLY: "客服回复",
     NotificationKind.CALLBACK_FAILED: "回电未接通",
+    NotificationKind.BOOKING_CONFIRMATION: "预约确认",
     NotificationKind.BOOKING_REMINDER: "预约提醒",
     NotificationKind.BRANCH_CANCELLATION: "网点调整取消预约",
 }
@@ -139,6 +140,14 @@ def opt_out(session: Session, customer_id: int, *, at: datetime) -> None:
     """The customer said 退订: no more reminders (decisions on their own requests still come)."""
     session.merge(ReminderOptOut(customer_id=customer_id, opted_out_at=at))
     session.flush()
+
+
+def opt_in(session: Session, customer_id: int) -> None:
+    """The customer asked for reminders again (恢复提醒)."""
+    opt_out_row = session.get(ReminderOptOut, customer_id)
+    if opt_out_row is not None:
+        session.delete(opt_out_row)
+        session.flush()
 
 
 def opt_out_phone(session: Session, phone: str, *, at: datetime) -> str:
