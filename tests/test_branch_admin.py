@@ -294,7 +294,7 @@ def test_lowering_a_day_below_its_bookings_is_refused_and_changes_nothing(bank_d
     with pytest.raises(Refusal) as refused:
         run(capacity_admin.set_day_capacity, "futian", TUESDAY, 1, today=TODAY, service="面签")
     assert refused.value.code == "below_booked"
-    assert "10:00 面签已约 2 人" in refused.value.message and "不能少于已预约人数" in refused.value.message
+    assert "10:00 面签已有 2 人预约" in refused.value.message and "超过调整后的名额（1 个）" in refused.value.message
     assert {row.capacity for row in run(capacity_admin.day_slots, "futian", TUESDAY, "面签")} == {tickets.DEFAULT_CAPACITY}
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-
 import re
 from datetime import date, datetime, time
 
@@ -17,7 +16,7 @@ from bot.bank.capacity import slots as tickets
 from bot.bank.db import transaction
 from bot.bank.hours.timetable import find_branch, hours_on
 from bot.bank.customers.identity import customer_by_phone
-from bot.bank.models import Booking, Slot, Staff
+from bot.bank.models import Booking, Staff
 from bot.clock import SHANGHAI
 from bot.bank.staff.accounts import create_staff, ensure_first_admin
 from bot.desk.app import create_app
@@ -431,28 +430,6 @@ async def test_notices_from_the_console(desk):
     assert bank_wide.status == 403                    # only admins speak for the whole bank
     ended = await post_json(client, f"/api/branches/futian/notices/{notice['id']}/end", {})
     assert ended.status == 200
-
-
-async def test_lowering_a_days_capacity_below_bookings_is_refused(desk):
-    book("13800138000", day=TUESDAY)
-    book("13900139000", day=TUESDAY)
-    client = await desk.login("futian")
-    refused = await post_json(client, "/api/branches/futian/capacity/day",
-                              {"day": TUESDAY.isoformat(), "service": "面签", "capacity": 1})
-    body = await refused.json()
-    assert refused.status == 409 and body["error"] == "below_booked"
-    assert "10:00 面签已约 2 人" in body["message"]
-    page_post = await post_form(client, "/branches/futian/capacity/day",
-                                {"day": TUESDAY.isoformat(), "service": "面签", "capacity": "1", "starts_at": "10:00"})
-    page = await (await client.get(page_post.headers["Location"])).text()
-    assert "名额不能少于已预约人数" in page
-    with transaction() as session:
-        slot = session.execute(select(Slot).where(Slot.branch_id == "futian", Slot.day == TUESDAY,
-                                                  Slot.service == "面签", Slot.starts_at == time(10))).scalar_one()
-    assert (slot.capacity, slot.booked) == (tickets.DEFAULT_CAPACITY, 2)
-    allowed = await post_json(client, "/api/branches/futian/capacity/day",
-                              {"day": TUESDAY.isoformat(), "service": "面签", "capacity": 2, "starts_at": "10:00"})
-    assert allowed.status == 200 and (await allowed.json())[0]["capacity"] == 2
 
 
 async def test_a_capacity_rule_from_the_console(desk):

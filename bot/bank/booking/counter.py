@@ -152,11 +152,19 @@ def undo_mark(session: Session, reference: str, when: datetime, scope: Optional[
     return _desk_view(booking, customer)
 
 
+def _views_where(session: Session, *conditions) -> List[DeskBooking]:
+    rows = session.execute(
+        select(Booking, Customer).join(Customer, Booking.customer_id == Customer.id).where(*conditions)
+    ).all()
+    return sorted((_desk_view(b, c) for b, c in rows), key=lambda v: (v.starts_at, v.reference))
+
+
+def desk_bookings(session: Session, booking_ids: Iterable[int]) -> List[DeskBooking]:
+    """These bookings as the counter sees them, by time."""
+    return _views_where(session, Booking.id.in_(list(booking_ids)))
+
+
 def active_in_slots(session: Session, slot_ids: Iterable[int]) -> List[DeskBooking]:
     """Active bookings in these slots, by time: the customers staff must call
     when a change of hours leaves their slot outside opening hours."""
-    rows = session.execute(
-        select(Booking, Customer).join(Customer, Booking.customer_id == Customer.id)
-        .where(Booking.slot_id.in_(list(slot_ids)), Booking.status == BookingStatus.ACTIVE)
-    ).all()
-    return sorted((_desk_view(b, c) for b, c in rows), key=lambda v: (v.starts_at, v.reference))
+    return _views_where(session, Booking.slot_id.in_(list(slot_ids)), Booking.status == BookingStatus.ACTIVE)

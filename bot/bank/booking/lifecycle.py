@@ -137,8 +137,11 @@ def bookings_of(session: Session, customer_id: int, today: date) -> List[Booking
 
 
 def _owned(session: Session, customer_id: int, reference: str) -> Booking:
+    """The customer's booking, locked and read afresh: on PostgreSQL a cancel or move made
+    meanwhile by the customer or by staff is seen, so a ticket is never given back twice."""
     booking = session.execute(
         select(Booking).where(Booking.reference == references.canonical(reference), Booking.customer_id == customer_id)
+        .with_for_update().execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if booking is None or booking.status != BookingStatus.ACTIVE:
         raise Refusal("not_found")

@@ -177,25 +177,42 @@ def day_slots(session: Session, branch_id: str, day: date, service: Optional[str
     return sorted(rows, key=lambda row: (row.starts_at, row.service))
 
 
-def set_day_capacity(session: Session, branch_id: str, day: date, capacity: int, *, today: date,
-                     service: Optional[str] = None, starts_at: Optional[time] = None) -> List[SlotRow]:
-    """Set the tickets of one day's slots (one service or all; one slot or
-    the whole day), e.g. fewer counters open that day.
-
-    Refused outright, changing nothing, when any of those slots already
-    holds more bookings than the new count: staff must move those customers
-    first. The count is set by `UPDATE … WHERE booked <= capacity`, so a
-    booking made meanwhile makes the change fail instead of overbooking.
-    """
-    _check_capacity(capacity)
-    not_in_past(day, today)
+def chosen_slots(session: Session, branch_id: str, day: date, service: Optional[str] = None,
+                 starts_at: Optional[time] = None) -> List[SlotRow]:
+    """The slots a change of one day's tickets applies to: one service or all, one slot or the day."""
     rows = day_slots(session, branch_id, day, service)
     if starts_at is not None:
         rows = [row for row in rows if row.starts_at == starts_at]
     if not rows:
         raise Refusal("closed_day", f"{chinese_date(day)}这个网点不营业或没有这个时段，没有预约名额可调。")
-    _refuse_below_booked(rows, capacity)
+    return rows
+
+
+def set_day_capacity(session: Session, branch_id: str, day: date, capacity: int, *, today: date,
+                     service: Optional[str] = None, starts_at: Optional[time] = None,
+                     keep_booked: bool = False) -> List[SlotRow]:
+    """Set the tickets of one day's slots (one service or all; one slot or
+    the whole day), e.g. fewer counters open that day.
+
+    Refused outright, changing nothing, when any of those slots already
+    holds more bookings than the new count: staff see who would lose their
+    place first (bot/bank/booking/branch_changes.py). The count is set by
+    `UPDATE … WHERE booked <= capacity`, so a booking made meanwhile makes
+    the change fail instead of overbooking. With `keep_booked` (the cut
+    staff confirmed, after cancelling what they could) a slot that still
+    holds more, e.g. customers already served, keeps its bookings' count.
+    """
+    _check_capacity(capacity)
+    not_in_past(day, today)
+    rows = chosen_slots(session, branch_id, day, service, starts_at)
     ids = [row.id for row in rows]
+    if keep_booked:
+        session.execute(update(Slot).where(Slot.id.in_(ids))
+                        .values(capacity=case((Slot.booked > capacity, Slot.booked), else_=capacity))
+                        .execution_options(synchronize_session=False))
+        session.expire_all()
+        return _rows_of(session, ids)
+    _refuse_below_booked(rows, capacity)
     result = session.execute(
         update(Slot).where(Slot.id.in_(ids), Slot.booked <= capacity)
         .values(capacity=capacity).execution_options(synchronize_session=False)
@@ -203,6 +220,10 @@ def set_day_capacity(session: Session, branch_id: str, day: date, capacity: int,
     if result.rowcount != len(ids):  # a customer booked between our read and the update
         raise Refusal("below_booked", "刚好有客户预约了这些时段，请刷新页面后再调整。")
     session.expire_all()
+    return _rows_of(session, ids)
+
+
+def _rows_of(session: Session, ids: List[int]) -> List[SlotRow]:
     return [_slot_row(slot) for slot in session.execute(
         select(Slot).where(Slot.id.in_(ids)).order_by(Slot.starts_at, Slot.service)).scalars()]
 
@@ -211,10 +232,10 @@ def _refuse_below_booked(rows: Sequence[SlotRow], capacity: int) -> None:
     full = [row for row in rows if row.booked > capacity]
     if not full:
         return
-    listed = "、".join(f"{hm(row.starts_at)} {row.service}已约 {row.booked} 人" for row in full[:5])
+    listed = "、".join(f"{hm(row.starts_at)} {row.service}已有 {row.booked} 人预约" for row in full[:5])
     more = f"等 {len(full)} 个时段" if len(full) > 5 else ""
     raise Refusal(
         "below_booked",
-        f"不能把名额调到 {capacity} 个：{listed}{more}。名额不能少于已预约人数，"
-        "如需减少，请先联系这些客户改约或取消。",
+        f"{listed}{more}，超过调整后的名额（{capacity} 个）。确认减少后，超出的预约将被取消，"
+        "系统会通知被取消的客户改约。",
     )

@@ -20,7 +20,7 @@ service functions underneath live in bot.bank and know nothing of HTTP.
 """
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Mapping, Tuple
+from typing import Any, Awaitable, Callable, Mapping, Optional, Tuple
 
 from aiohttp import web
 
@@ -33,14 +33,18 @@ Done = Callable[[Any], Tuple[str, str]]
 
 
 def form_action(routes: web.RouteTableDef, path: str, permission: str, *, run: Run, done: Done,
-                back: Callable[[web.Request], str]) -> None:
+                back: Callable[[web.Request], str],
+                refused_back: Optional[Callable[[web.Request, Mapping[str, Any], Refusal], Optional[str]]] = None,
+                ) -> None:
     """Register `POST path` for a form and `POST /api/path` for JSON.
 
     The form handler redirects back (to the form's `back` field, a local
     path, or `back(request)`) with a one-time message: `done(result)` gives
     (text, kind) on success, the service's message is shown on refusal. The
     JSON twin answers the result, or {"error", "message"} with a 4xx status.
-    Being refused for another branch is a 403 in both.
+    Being refused for another branch is a 403 in both. `refused_back` may
+    send a refused form elsewhere (e.g. to a page that shows what confirming
+    would do).
     """
 
     @requires(permission)
@@ -52,7 +56,8 @@ def form_action(routes: web.RouteTableDef, path: str, permission: str, *, run: R
         except Refusal as error:
             if error.code == "other_branch":
                 raise
-            raise see_other(target, error.message, "error") from None
+            elsewhere = refused_back(request, data, error) if refused_back else None
+            raise see_other(elsewhere or target, error.message, "error") from None
         message, kind = done(result)
         raise see_other(target, message, kind)
 

@@ -3,15 +3,19 @@
 Two levers. A rule sets the usual count for the branch or one service and
 applies to every day from today on. A day's count can be set for one day
 (fewer counters open, a colleague off sick), for one service or all, for
-the whole day or one slot; never below the bookings already made.
+the whole day or one slot. Below the bookings already made, staff first see
+who would lose their place; confirming cancels those bookings and tells
+each customer, with times to rebook (bot/bank/booking/branch_changes.py).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional
-from urllib.parse import quote
+from typing import Any, Dict, List, Mapping, Optional, Union
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from bot.bank.booking import branch_changes
+from bot.bank.booking.branch_changes import CapacityCut
 from bot.bank.capacity import admin as capacity_admin
 from bot.bank.hours import admin as hours_admin
 from bot.bank.capacity.slots import DEFAULT_CAPACITY
@@ -25,7 +29,9 @@ from bot.desk.access import (
     require_branch,
     requires,
 )
+from bot.clock import now
 from bot.desk.common import (
+    flag,
     json_ok,
     parse_day,
     parse_int,
@@ -47,14 +53,23 @@ def _service(data: Mapping[str, Any]) -> Optional[str]:
     return None if value in ("", "*") else value
 
 
-def _overview(session, branch_id: str, day, service: Optional[str]) -> Dict[str, Any]:
+def _overview(session, branch_id: str, day, service: Optional[str], cut: Optional[Dict[str, Any]]) -> Dict[str, Any]:
     return {
         "branch": hours_admin.branch_info(session, branch_id),
         "branches": hours_admin.branch_choices(session),
         "rules": capacity_admin.capacity_rules(session, branch_id),
         "effective": capacity_admin.effective_capacities(session, branch_id),
         "slots": capacity_admin.day_slots(session, branch_id, day, service),
+        "cut": cut and {**cut, "affected": branch_changes.over_capacity(
+            session, branch_id, day, cut["capacity"], at=now(), service=service, starts_at=cut["starts_at"])},
     }
+
+
+def _cut_asked(query: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+    """The cut below the bookings that staff tried (?cut=N[&starts_at=HH:MM]), to show who it affects."""
+    if not text(query, "cut"):
+        return None
+    return {"capacity": parse_int(query.get("cut"), "名额"), "starts_at": parse_time(text(query, "starts_at"), "时段")}
 
 
 @routes.get("/capacity")
@@ -72,7 +87,7 @@ async def _load(request: web.Request):
     require_branch(request["staff"], branch_id)
     day = parse_day(request.query.get("day"), today())
     service = _service(request.query)
-    return day, service, await run_db(_overview, branch_id, day, service)
+    return day, service, await run_db(_overview, branch_id, day, service, _cut_asked(request.query))
 
 
 @routes.get("/branches/{branch_id}/capacity")
@@ -121,19 +136,36 @@ def _rule_done(change: RuleChange):
     return head + (tail + "。" if tail else ""), "warn" if change.kept_at_booked else "ok"
 
 
-async def _set_day(request: web.Request, data: Mapping[str, Any]) -> List[SlotRow]:
-    return await run_db(
-        capacity_admin.set_day_capacity, path_branch_id(request), parse_day(text(data, "day")),
-        parse_int(data.get("capacity"), "名额"), today=today(), service=_service(data),
-        starts_at=parse_time(text(data, "starts_at"), "时段"),
-    )
+async def _set_day(request: web.Request, data: Mapping[str, Any]):
+    """Set a day's tickets; below the bookings only once staff confirmed (cancel_over)."""
+    day_and_count = (path_branch_id(request), parse_day(text(data, "day")), parse_int(data.get("capacity"), "名额"))
+    options = dict(today=today(), service=_service(data), starts_at=parse_time(text(data, "starts_at"), "时段"))
+    if flag(data, "cancel_over"):
+        seen = [reference for reference in text(data, "seen").split(",") if reference]
+        return await run_db(branch_changes.cut_capacity, *day_and_count, at=now(), seen=seen, **options)
+    return await run_db(capacity_admin.set_day_capacity, *day_and_count, **options)
 
 
-def _day_done(rows: List[SlotRow]):
+def _day_done(result: Union[List[SlotRow], CapacityCut]):
+    rows, cancelled = (result.rows, result.cancelled) if isinstance(result, CapacityCut) else (result, ())
     first = rows[0]
     if len(rows) == 1:
-        return f"{chinese_date(first.day)} {hm(first.starts_at)} {first.service}的名额已改为 {first.capacity} 个。", "ok"
-    return f"{chinese_date(first.day)}共 {len(rows)} 个时段的名额已改为 {first.capacity} 个。", "ok"
+        head = f"{chinese_date(first.day)} {hm(first.starts_at)} {first.service}的名额已改为 {first.capacity} 个。"
+    else:
+        head = f"{chinese_date(first.day)}共 {len(rows)} 个时段的名额已改为 {first.capacity} 个。"
+    if cancelled:
+        return head + f"已取消 {len(cancelled)} 个预约（{'、'.join(cancelled)}），并通知客户改约。", "warn"
+    return head, "ok"
+
+
+def _show_who_loses_a_place(request: web.Request, data: Mapping[str, Any], error) -> Optional[str]:
+    """A cut below the bookings (or whose list changed since) goes back to the day with the
+    customers it would affect."""
+    if error.code not in ("below_booked", "changed"):
+        return None
+    query = {"day": text(data, "day"), "service": text(data, "service"), "cut": text(data, "capacity"),
+             "starts_at": text(data, "starts_at")}
+    return f"{_back(request)}?{urlencode({k: v for k, v in query.items() if v})}#day"
 
 
 form_action(routes, "/branches/{branch_id}/capacity/rules", "branches.edit",
@@ -141,4 +173,4 @@ form_action(routes, "/branches/{branch_id}/capacity/rules", "branches.edit",
 form_action(routes, "/branches/{branch_id}/capacity/rules/remove", "branches.edit",
             run=_remove_rule, done=_rule_done, back=_back)
 form_action(routes, "/branches/{branch_id}/capacity/day", "branches.edit",
-            run=_set_day, done=_day_done, back=_back)
+            run=_set_day, done=_day_done, back=_back, refused_back=_show_who_loses_a_place)
