@@ -37,6 +37,7 @@ SCREENSHOTS = ROOT / "build" / "screenshots"
 ANSWER_TIMEOUT_MS = 30_000
 NAMESPACE = "/chat"
 CREDENTIALS = f"""\
+bot.channels.ops.OpsInput:
 bot.channels.widget.WidgetInput:
   user_message_evt: user_uttered
   bot_message_evt: bot_uttered
@@ -383,6 +384,32 @@ def test_a_reply_pushed_while_the_page_was_closed_waits_for_the_customer(widget,
     expect(again.bot_bubbles.last).to_contain_text("您好，您的延期申请已经通过")
     expect(again.bot_bubbles.filter(has_text="延期申请已经通过")).to_have_count(1)
     assert again.errors == []
+
+
+def test_a_decision_for_a_customer_who_closed_the_page_goes_by_sms(widget):
+    """In a cluster no server can list another's sockets: presence in Redis says the page is
+    closed, so the notification does not wait in a history the customer may never reopen."""
+    from bot.bank.customers.identity import customer_by_phone
+    from bot.bank.messaging import notifications
+    from bot.bank.messaging.models import NotificationKind
+
+    widget.open()
+    widget.ask("你好")
+    session_id = widget.session_id()
+    widget.page.close()
+    text = f"您调整每月扣款日的申请已经通过（{session_id[:6]}）"
+
+    def decide(session, at):
+        customer = customer_by_phone(session, "13900139000")
+        notifications.notify(session, NotificationKind.DEFERRAL_DECISION, "widget", session_id, [{"text": text}],
+                             at=at, customer_id=customer.id)
+
+    serve(decide)
+    deadline = time.monotonic() + 30
+    while text not in (widget.stack.log("dev_notices.log") or ""):
+        assert time.monotonic() < deadline, "the decision was not texted"
+        time.sleep(0.2)
+    assert f"13900139000\t【鹏城银行】{text}" in widget.stack.log("dev_notices.log")
 
 
 def test_a_dropped_connection_shows_its_status_and_recovers(widget):

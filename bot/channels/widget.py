@@ -8,6 +8,9 @@ Rasa's `SocketIOInput` is close but not enough for a bank's website:
 * agents' replies and notices reach the customer later, through the outbox
   (`bot.channels.delivery`), so the server must be able to emit to that room
   at any time, from any Rasa server when `REDIS_URL` makes them a cluster;
+  a notification for a customer who closed the page goes by SMS instead,
+  and in a cluster which pages are open is kept in Redis
+  (bot/channels/widget_presence.py);
 * `sio.enter_room` became a coroutine in python-socketio 5.10 and Rasa calls
   it without awaiting, and Rasa emits on the default namespace whatever the
   configured one is;
@@ -37,6 +40,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import rasa.core.channels.channel
 import socketio
+from redis.exceptions import RedisError
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from rasa.shared.core.events import BotUttered, UserUttered
@@ -48,8 +52,9 @@ from bot.bank.db import transaction
 from bot.bank.messaging import outbox
 from bot.bank.messaging.outbox import OutboxItem, Unreachable
 from bot.channels import client_address
-from bot.channels.delivery import attach_delivery
+from bot.channels.delivery import attach_delivery, poll
 from bot.channels.guard import guard
+from bot.channels.widget_presence import REFRESH_SECONDS, RedisPresence
 from bot.logs import client_address as logged_client
 from bot.settings import settings
 
@@ -116,9 +121,11 @@ class WidgetOutput(SocketIOOutput):
     def name(cls) -> str:
         return CHANNEL
 
-    def __init__(self, sio: socketio.AsyncServer, bot_message_evt: str, namespace: Optional[str]) -> None:
+    def __init__(self, sio: socketio.AsyncServer, bot_message_evt: str, namespace: Optional[str],
+                 presence: Optional[RedisPresence] = None) -> None:
         super().__init__(sio, bot_message_evt)
         self.namespace = namespace
+        self.presence = presence
 
     async def _send_message(self, socket_id: str, response: Any) -> None:
         await self.sio.emit(self.bot_message_evt, response, room=socket_id, namespace=self.namespace)
@@ -129,19 +136,22 @@ class WidgetOutput(SocketIOOutput):
         if shown:
             await self._send_message(recipient_id, shown)
 
-    def _nobody_listening(self, session_id: str) -> bool:
-        """No socket of this server is in the session's room, and no Redis carries emits to other
-        servers' sockets: the customer has closed the page (with Redis we cannot tell, and send)."""
-        manager = self.sio.manager
-        if isinstance(manager, socketio.AsyncRedisManager):
-            return False
+    async def _nobody_listening(self, session_id: str) -> bool:
+        """Nobody has the session's page open: on this server, no socket in its room; in a
+        cluster (REDIS_URL), no server has seen one lately (bot/channels/widget_presence.py)."""
+        if self.presence is not None:
+            try:
+                return not await self.presence.is_open(session_id)
+            except RedisError:
+                logger.warning("widget presence: Redis did not answer; judging by this server's sockets")
         namespace = self.namespace or "/"
+        manager = self.sio.manager
         return namespace not in manager.rooms or not any(True for _ in manager.get_participants(namespace, session_id))
 
     async def push(self, item: OutboxItem) -> None:
         """Emit to the session's room. A notification for a customer who has left raises
         `Unreachable` so it goes by SMS; other rows are in the history when they come back."""
-        if item.notification_id and self._nobody_listening(item.recipient_id):
+        if item.notification_id and await self._nobody_listening(item.recipient_id):
             raise Unreachable("nobody has the chat window open")
         for message in pushed_messages(item):
             await self._send_message(item.recipient_id, message)
@@ -151,6 +161,12 @@ def _client_manager() -> Optional[socketio.AsyncRedisManager]:
     """With `REDIS_URL`, an emit to a room reaches sockets held by any Rasa server."""
     url = settings().redis_url
     return socketio.AsyncRedisManager(url) if url else None
+
+
+def _presence() -> Optional[RedisPresence]:
+    """With `REDIS_URL`, which sessions have a page open on any server."""
+    url = settings().redis_url
+    return RedisPresence(url) if url else None
 
 
 async def _maybe_await(result: Any) -> None:
@@ -200,6 +216,7 @@ class WidgetInput(SocketIOInput):
         # only the polling fallback needs; WebSockets are not subject to CORS.
         sio = socketio.AsyncServer(async_mode="sanic", cors_allowed_origins=[],
                                    client_manager=_client_manager())
+        presence = _presence()
         widget_webhook = SocketBlueprint(sio, self.socketio_path, "widget_webhook", __name__)
         self.sio = sio
         namespace = self.namespace
@@ -208,6 +225,15 @@ class WidgetInput(SocketIOInput):
         @widget_webhook.listener("before_server_start")
         async def remember_app(app: Sanic, _loop: Optional[asyncio.AbstractEventLoop]) -> None:
             server["app"] = app
+
+        def connected(sid: str) -> bool:
+            return sio.manager.is_connected(sid, namespace or "/")
+
+        @widget_webhook.listener("after_server_start")
+        async def keep_presence_fresh(app: Sanic, _loop: Optional[asyncio.AbstractEventLoop]) -> None:
+            if presence is not None:
+                app.add_task(poll("widget presence", lambda: presence.refresh(connected), lambda: REFRESH_SECONDS),
+                             name="widget-presence")
 
         @widget_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -230,6 +256,11 @@ class WidgetInput(SocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
             await send_history(sid, session_id)
 
+        @sio.on("disconnect", namespace=namespace)
+        async def disconnect(sid: str, *_reason: Any) -> None:
+            if presence is not None:
+                await presence.closed(sid)
+
         @sio.on("history", namespace=namespace)
         async def history(sid: str, _data: Any = None) -> None:
             session_id = (await sio.get_session(sid, namespace=namespace)).get("session_id")
@@ -243,6 +274,8 @@ class WidgetInput(SocketIOInput):
             agent = server["app"].ctx.agent
             async with agent.lock_store.lock(session_id):
                 await _maybe_await(sio.enter_room(sid, session_id, namespace=namespace))
+                if presence is not None:
+                    await presence.opened(session_id, sid, still_open=lambda: connected(sid))
                 already_sent = await asyncio.to_thread(already_recorded_pushes, session_id)
                 tracker = await agent.tracker_store.retrieve(session_id)
             messages = history_messages(list(tracker.events) if tracker else [])
@@ -258,12 +291,12 @@ class WidgetInput(SocketIOInput):
                 logger.warning("widget socket %s sent a message before session_request; ignored", sid)
                 return
             data = data or {}
-            message = UserMessage(str(data.get("message", "")), WidgetOutput(sio, self.bot_message_evt, namespace),
+            message = UserMessage(str(data.get("message", "")), WidgetOutput(sio, self.bot_message_evt, namespace, presence),
                                   session_id, input_channel=CHANNEL, metadata=self._metadata(data))
             await guard(on_new_message, message, agent=server["app"].ctx.agent, address=address)
 
         def make_pusher(_app: Sanic) -> WidgetOutput:
-            return WidgetOutput(sio, self.bot_message_evt, namespace)
+            return WidgetOutput(sio, self.bot_message_evt, namespace, presence)
 
         attach_delivery(widget_webhook, CHANNEL, make_pusher)
         return widget_webhook
