@@ -34,11 +34,12 @@ export PYTHONHASHSEED := 0
 # Rasa's telemetry and error reports would call out to the internet: off.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup deps desk-deps machine train run test test-desk audit seed bench-nlu clean widget wording
+.PHONY: help setup deps desk-deps machine train run test test-rasa test-desk validate audit seed bench-nlu clean widget wording
 
 help:
 	@echo "make run    - set up, train if needed, start Rasa :5005 and actions :5055"
 	@echo "make test   - check the machine, set up, train if needed, run the whole test suite"
+	@echo "make test-rasa - the tests on .venv (Rasa's environment), on both cores (part of make test)"
 	@echo "make test-desk - the console's and bank services' tests on .venv-desk (part of make test)"
 	@echo "make audit  - known advisories in both Python environments and the widget (docs/platform.md)"
 	@echo "make setup  - both venvs + pinned packages + trained model"
@@ -95,15 +96,24 @@ run: setup
 machine:
 	@scripts/ensure-machine
 
+# Each part on every core (pytest-xdist, TEST_WORKERS). The two environments'
+# suites run one after the other: side by side they only fight for the cores.
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test: machine
 	@$(MAKE) --no-print-directory setup
 	$(VENV)/bin/ruff check --select F,E9 bot actions tests bench
+	@$(MAKE) --no-print-directory validate test-rasa test-desk
+
+validate: deps $(VOCABULARY) $(KNOWLEDGE)
 	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings
-	$(PY) -m pytest $(addprefix --ignore=,$(DESK_ONLY_TESTS))
-	@$(MAKE) --no-print-directory test-desk
+
+# A file's tests stay on one worker (--dist loadfile), so a module's Rasa stack starts once.
+test-rasa: setup
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(addprefix --ignore=,$(DESK_ONLY_TESTS))
 
 test-desk: desk-deps widget
-	$(DESK_PY) -m pytest -q $(DESK_ONLY_TESTS) $(SHARED_TESTS)
+	$(DESK_PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(DESK_ONLY_TESTS) $(SHARED_TESTS)
 
 # Known advisories in both environments and the widget's lock file (bot/ops/audit.py).
 # Fails when no advisory source answers: these machines reach none (docs/platform.md).
