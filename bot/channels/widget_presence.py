@@ -67,13 +67,17 @@ class RedisPresence:
             await self.redis.zrem(self._key(session_id), sid)
 
     async def refresh(self, connected: Callable[[str], bool] = lambda sid: True, at: Optional[float] = None) -> None:
-        """Say again that this server's sockets are open (every REFRESH_SECONDS); forget those
-        that are no longer connected, in case their disconnect was missed."""
-        for sid, session_id in list(self.local.items()):
-            if not connected(sid):
-                await self.closed(sid)
-            elif self.local.get(sid) == session_id:
-                await self._see(session_id, sid, at)
+        """Say again that this server's sockets are open (every REFRESH_SECONDS), in one round
+        trip for all of them; forget those no longer connected, in case their disconnect was missed."""
+        for sid in [sid for sid in self.local if not connected(sid)]:
+            await self.closed(sid)
+        if not self.local:
+            return
+        moment = await self._now() if at is None else at
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for sid, session_id in list(self.local.items()):
+                pipe.zadd(self._key(session_id), {sid: moment}).expire(self._key(session_id), KEY_TTL_SECONDS)
+            await pipe.execute()
 
     async def is_open(self, session_id: str, at: Optional[float] = None) -> bool:
         """Whether any server saw a socket of this session within STALE_SECONDS."""
