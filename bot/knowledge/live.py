@@ -12,6 +12,10 @@ are answered from the one published before (a rebuild takes seconds when
 the machine is quiet, minutes when it is not, and a question held that long
 would get the channel's apology instead of an answer). Only the very first
 question of a process, before any matcher exists, waits for one to be built.
+
+The Rasa server keeps a corpus of its own (bot/knowledge/new_topics.py) that
+needs a matcher only while topics the model was not trained with are
+published: `LiveCorpus(needs_matcher=...)` builds one only then.
 """
 from __future__ import annotations
 
@@ -19,82 +23,115 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional, Sequence
 
 from bot.bank.db import transaction
 from bot.bank.knowledge import topics
 from bot.bank.knowledge.topics import Article
-from bot.knowledge.matcher import Matcher
+from bot.knowledge.matcher import Matcher, trained_matcher
 from bot.settings import settings
 
 
 @dataclass(frozen=True)
 class Corpus:
-    """A trained matcher and the articles it was trained on."""
+    """The published articles and a matcher trained on them (None when its owner needs none)."""
 
     version: str
-    matcher: Matcher
+    matcher: Optional[Matcher]
     articles: Dict[str, Article]
 
 
 logger = logging.getLogger(__name__)
-_lock = threading.Lock()      # guards the three names below
-_current: Optional[Corpus] = None
-_checked_at = 0.0
-_refresher: Optional[threading.Thread] = None
 
 
-def _load(previous: Optional[Corpus]) -> Corpus:
-    """The published corpus: `previous` itself when nothing was published or withdrawn since."""
-    with transaction() as session:
-        version = topics.corpus_version(session)
-        if previous is not None and previous.version == version:
-            return previous
-        articles = topics.published_articles(session)
-    return Corpus(version, Matcher(articles), {article.key: article for article in articles})
+def _always(articles: Sequence[Article]) -> bool:
+    return True
 
 
-def _refresh(previous: Corpus) -> None:
-    """Swap in the corpus as published now (run on the refresher thread)."""
-    global _current
-    try:
-        corpus = _load(previous)
-    except Exception:   # the database is away: keep answering from what was published before
-        logger.warning("knowledge base not refreshed; the corpus published before stays", exc_info=True)
-        return
-    if corpus is not previous:
-        logger.info("knowledge base refreshed: version %s, %d topics", corpus.version, len(corpus.articles))
-    with _lock:
-        _current = corpus
+class LiveCorpus:
+    """One process's view of the published corpus, refreshed in the background."""
 
+    def __init__(self, needs_matcher: Callable[[Sequence[Article]], bool] = _always) -> None:
+        self._needs_matcher = needs_matcher
+        self._lock = threading.Lock()      # guards the three attributes below
+        self._current: Optional[Corpus] = None
+        self._checked_at = 0.0
+        self._refresher: Optional[threading.Thread] = None
 
-def _refresh_due() -> bool:
-    refreshing = _refresher is not None and _refresher.is_alive()
-    return not refreshing and time.monotonic() - _checked_at >= float(settings().knowledge_refresh)
+    def _load(self, previous: Optional[Corpus]) -> Corpus:
+        """The published corpus: `previous` itself when nothing was published or withdrawn since."""
+        with transaction() as session:
+            version = topics.corpus_version(session)
+            if previous is not None and previous.version == version:
+                return previous
+            articles = topics.published_articles(session)
+        matcher = trained_matcher(articles) if self._needs_matcher(articles) else None
+        return Corpus(version, matcher, {article.key: article for article in articles})
 
-
-def current() -> Corpus:
-    """The corpus as published at most one refresh interval (plus a rebuild) ago."""
-    global _current, _checked_at, _refresher
-    with _lock:
-        if _current is None:
-            _current = _load(None)
-            _checked_at = time.monotonic()
-        elif _refresh_due():
-            _checked_at = time.monotonic()
-            _refresher = threading.Thread(target=_refresh, args=(_current,), name="knowledge-refresh", daemon=True)
-            _refresher.start()
-        return _current
-
-
-def warm_up() -> None:
-    """Build the matcher in the background while the server starts, so the first
-    customer's question does not wait for it (seconds: the encoder and the training)."""
-
-    def build() -> None:
+    def _refresh(self, previous: Corpus) -> None:
+        """Swap in the corpus as published now (run on the refresher thread)."""
         try:
-            current()
-        except Exception:   # e.g. the database is not migrated yet: the first question builds it
-            logger.warning("knowledge base not loaded at start-up; it will be on the first question", exc_info=True)
+            corpus = self._load(previous)
+        except Exception:   # the database is away: keep answering from what was published before
+            logger.warning("knowledge base not refreshed; the corpus published before stays", exc_info=True)
+            return
+        with self._lock:
+            if self._current is not previous:
+                return    # `current()` loaded the corpus meanwhile: this older load must not replace it
+            self._current = corpus
+        if corpus is not previous:
+            logger.info("knowledge base refreshed: version %s, %d topics", corpus.version, len(corpus.articles))
 
-    threading.Thread(target=build, name="knowledge-warm-up", daemon=True).start()
+    def _refresh_due(self) -> bool:
+        refreshing = self._refresher is not None and self._refresher.is_alive()
+        return not refreshing and time.monotonic() - self._checked_at >= float(settings().knowledge_refresh)
+
+    def _start_refresh(self) -> None:
+        """Load the corpus on a background thread (the caller holds the lock)."""
+        self._checked_at = time.monotonic()
+        self._refresher = threading.Thread(target=self._refresh, args=(self._current,),
+                                           name="knowledge-refresh", daemon=True)
+        self._refresher.start()
+
+    def current(self) -> Corpus:
+        """The corpus as published at most one refresh interval (plus a rebuild) ago.
+        The first call waits for the first load (call it off the event loop)."""
+        with self._lock:
+            if self._current is None:
+                self._current = self._load(None)
+                self._checked_at = time.monotonic()
+            elif self._refresh_due():
+                self._start_refresh()
+            return self._current
+
+    def latest(self) -> Optional[Corpus]:
+        """The corpus as last loaded, never waiting: for a caller on an event loop (the Rasa
+        server's NLU). None until a first load has succeeded; loads and refreshes run in the
+        background, and a database that cannot be read is tried again a refresh interval later."""
+        if not self._lock.acquire(blocking=False):
+            return self._current          # a first load is under way in `current()`
+        try:
+            if self._refresh_due():
+                self._start_refresh()
+            return self._current
+        finally:
+            self._lock.release()
+
+    def warm_up(self) -> None:
+        """Build the matcher in the background while the server starts, so the first
+        customer's question does not wait for it (seconds: the encoder and the training)."""
+
+        def build() -> None:
+            try:
+                self.current()
+            except Exception:   # e.g. the database is not migrated yet: the first question builds it
+                logger.warning("knowledge base not loaded at start-up; it will be on the first question",
+                               exc_info=True)
+
+        threading.Thread(target=build, name="knowledge-warm-up", daemon=True).start()
+
+
+# The action server's and the console's corpus: always with a matcher.
+published = LiveCorpus()
+current = published.current
+warm_up = published.warm_up

@@ -15,14 +15,28 @@ published topic's example is left out, so publishing a topic about, say,
 wealth products is not fought by that file. A question is answered only
 when its best topic beats both that class and a threshold calibrated on
 held-out questions (docs/benchmarks.md).
+
+Training takes about 10 s of CPU, most of it liblinear, and every action
+server, every console and many tests train one on the same published
+topics. `make setup` saves the matchers of this checkout's corpora (the
+published topics, or the demo's) with `python -m bot.knowledge.save_matchers`,
+in each environment, keyed by everything training reads and the library
+versions; `trained_matcher` loads the saved one when its key matches and
+trains otherwise. The files are written beside the model at build time and
+only read by servers, so they are as trusted as the model itself.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Iterable, List, Optional, Protocol, Sequence, Tuple
 
+import joblib
 import numpy as np
 import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -30,6 +44,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
 from bot.knowledge.features import matching_form, question_features
+from bot.knowledge.sentences import ENCODER
+from bot.settings import ROOT
 
 NOT_ANSWERED = "_not_answered"
 NOT_ANSWERED_FILE = Path(__file__).with_name("not_answered.yml")
@@ -37,6 +53,8 @@ NOT_ANSWERED_FILE = Path(__file__).with_name("not_answered.yml")
 # example is taken to belong to that topic now, and is not trained as "none":
 # against the demo knowledge base that leaves out 7 of the 400 (measured).
 OVERLAP = 0.6
+STORE = ROOT / "models" / "matchers"
+logger = logging.getLogger(__name__)
 
 
 class Article(Protocol):
@@ -114,3 +132,58 @@ class Matcher:
 def answers(score: float, declined: float, threshold: float) -> bool:
     """A topic answers when it is surer than the threshold and than "no topic answers this"."""
     return score >= threshold and score > declined
+
+
+# The code that decides what a matcher computes: a change to any of it makes saved matchers stale.
+_SOURCES = [Path(__file__), *(ROOT / "bot" / name for name in ("knowledge/features.py", "knowledge/sentences.py",
+                                                                 "nlu/normalise.py"))]
+_LIBRARIES = ("scikit-learn", "numpy", "scipy", "jieba", "opencc")
+
+
+@lru_cache(maxsize=1)
+def _code_version() -> str:
+    sources = hashlib.sha256(b"".join(path.read_bytes() for path in _SOURCES)).hexdigest()
+    return ";".join([sources, ENCODER, *(f"{name}=={_installed(name)}" for name in _LIBRARIES)])
+
+
+def _installed(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "-"
+
+
+def _store_path(articles: Sequence[Article], store: Path) -> Path:
+    """Where the matcher for `articles` and the shipped "none" class is saved: named by a hash of
+    everything its training reads, the code that trains it and the libraries that must unpickle it."""
+    trained_on = [_code_version(), [(article.key, list(article.examples)) for article in articles],
+                  list(not_answered_examples()), OVERLAP]
+    digest = hashlib.sha256(json.dumps(trained_on, ensure_ascii=False).encode("utf-8")).hexdigest()[:24]
+    return store / f"{digest}.joblib"
+
+
+def trained_matcher(articles: Iterable[Article], store: Path = STORE) -> Matcher:
+    """A matcher for `articles`: the one saved for exactly these, else one trained now."""
+    articles = list(articles)
+    path = _store_path(articles, store)
+    if path.exists():
+        try:
+            return joblib.load(path)
+        except Exception:   # unpickling a damaged file fails in many ways; training never does
+            logger.warning("saved matcher %s not loaded; training one", path, exc_info=True)
+    return Matcher(articles)
+
+
+def save_matcher(articles: Iterable[Article], store: Path = STORE) -> Path:
+    """Train and save the matcher for `articles`, unless it is saved already (the name says what
+    it was trained on); written atomically, since servers may be reading the folder."""
+    articles = list(articles)
+    path = _store_path(articles, store)
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    joblib.dump(Matcher(articles), partial)
+    partial.replace(path)
+    return path
+

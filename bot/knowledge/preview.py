@@ -17,7 +17,7 @@ from typing import List, Optional, Sequence
 
 from bot.bank.knowledge.topics import Article
 from bot.knowledge import routing
-from bot.knowledge.matcher import Matcher
+from bot.knowledge.matcher import Matcher, trained_matcher
 
 _lock = threading.Lock()
 _matchers: "OrderedDict[str, Matcher]" = OrderedDict()
@@ -42,7 +42,7 @@ def matcher_for(articles: Sequence[Article]) -> Matcher:
         if key in _matchers:
             _matchers.move_to_end(key)
             return _matchers[key]
-    matcher = Matcher(articles)
+    matcher = trained_matcher(articles)
     with _lock:
         _matchers[key] = matcher
         while len(_matchers) > KEEP:

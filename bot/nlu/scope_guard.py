@@ -40,6 +40,16 @@ MODEL_FILE = "scope_guard.joblib"
 SCOPE_KEY = "scope"
 
 
+def relabel(message: Message, intent: str, score: float) -> None:
+    """Give `message` the intent `intent` at `score`, first in its ranking too
+    (a component that overrules the classifiers: this guard, bot/knowledge/new_topics.py)."""
+    ranking = message.get(INTENT_RANKING_KEY) or []
+    message.set(INTENT, {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: score}, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [{INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: score}]
+                + [entry for entry in ranking if entry.get(INTENT_NAME_KEY) != intent],
+                add_to_output=True)
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class OutOfScopeGuard(GraphComponent):
     @staticmethod
@@ -89,13 +99,5 @@ class OutOfScopeGuard(GraphComponent):
                         add_to_output=True)
             if score >= self.component_config["threshold"] and intent.get(INTENT_NAME_KEY) not in \
                     (OUT_OF_SCOPE, *self.component_config["keep"]):
-                self._overrule(message, score)
+                relabel(message, OUT_OF_SCOPE, score)
         return messages
-
-    @staticmethod
-    def _overrule(message: Message, score: float) -> None:
-        ranking = message.get(INTENT_RANKING_KEY) or []
-        message.set(INTENT, {INTENT_NAME_KEY: OUT_OF_SCOPE, PREDICTED_CONFIDENCE_KEY: score}, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [{INTENT_NAME_KEY: OUT_OF_SCOPE, PREDICTED_CONFIDENCE_KEY: score}]
-                    + [entry for entry in ranking if entry.get(INTENT_NAME_KEY) != OUT_OF_SCOPE],
-                    add_to_output=True)
