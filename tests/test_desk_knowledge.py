@@ -33,7 +33,7 @@ async def test_editors_and_admins_see_the_knowledge_base_and_others_do_not(desk,
 async def test_an_editor_writing_a_new_topic_is_told_how_many_questions_it_needs(desk, editor):
     """With 4 questions a new topic got 1 of 40 customers' phrasings, with 16 it got 10 (docs/benchmarks.md)."""
     page = await (await (await desk.login(editor)).get("/knowledge/new")).text()
-    assert "至少写 15 句不同的问法" in page
+    assert "至少写 15 种不同的问法" in page
 
 
 async def test_a_draft_is_tried_then_published_and_kept_in_the_history(desk, editor):

@@ -68,7 +68,7 @@ class LiveCorpus:
         matcher = trained_matcher(articles) if self._needs_matcher(articles) else None
         return Corpus(version, matcher, {article.key: article for article in articles})
 
-    def _refresh(self, previous: Corpus) -> None:
+    def _refresh(self, previous: Optional[Corpus]) -> None:
         """Swap in the corpus as published now (run on the refresher thread)."""
         try:
             corpus = self._load(previous)
