@@ -26,6 +26,16 @@ from bot.knowledge.routing import accept_threshold
 live.warm_up()   # the action server imports this module when it starts
 
 
+# The topic on a loan application's progress (审核进度与核实电话).
+REVIEW_TOPIC = "loan_review"
+
+
+def filed_a_debit_day_request(tracker: Tracker) -> bool:
+    """The customer filed a debit-day change in this conversation (since its last restart)."""
+    return any(event.get("event") == "action" and event.get("name") == "action_submit_deferral"
+               for event in tracker.events_after_latest_restart())
+
+
 async def topic_for(tracker: Tracker) -> Optional[Article]:
     """The published topic that answers the customer's latest message, if one does.
 
@@ -62,4 +72,7 @@ class ActionAnswerQuestion(Action):
         if article is None:
             dispatcher.utter_message(response="utter_dont_know")
             return [SlotSet(TOPIC_SLOT, None)]
+        if article.key == REVIEW_TOPIC and filed_a_debit_day_request(tracker):
+            # 我的申请批了没 right after filing: the request just filed, not a loan application.
+            return [SlotSet(TOPIC_SLOT, None), FollowupAction("deferral_status_form")]
         return answer(dispatcher, article)

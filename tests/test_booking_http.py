@@ -66,8 +66,12 @@ def test_a_booking_is_texted_to_the_customer_to_keep_and_a_move_again(stack):
     assert "改好了" in customer.text
     after_move = texted(stack, reference, count=2)
     assert len(after_move) == 2 and "您已预约9月30日（周三）" in after_move[1][1]
-    assert bank_rows(stack, "SELECT kind, route, status FROM notifications WHERE text LIKE ? ORDER BY id",
-                     f"%{reference}%") == [("booking_confirmation", "sms", "delivered")] * 2
+    # The sender writes the SMS, then records it delivered: the row may lag the log by a moment.
+    deadline = time.monotonic() + 30
+    while (rows := bank_rows(stack, "SELECT kind, route, status FROM notifications WHERE text LIKE ? ORDER BY id",
+                             f"%{reference}%")) != [("booking_confirmation", "sms", "delivered")] * 2:
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.2)
 
 
 def test_a_booking_is_listed_in_a_new_session_and_after_a_restart(stack):

@@ -70,6 +70,10 @@ def test_single_borrower_request_is_submitted(stack):
     assert request_row(stack, reference)[0][0] == "submitted"
     customer.says("我的申请批了没")
     assert reference in customer.text and "正在审核" in customer.text
+    # Read as a question on loan applications, it still means the request just filed.
+    assert stack.parse("我那个申请审核到哪一步了")["intent"]["name"] == "ask_question"
+    customer.says("我那个申请审核到哪一步了")
+    assert reference in customer.text and "贷款申请的进度" not in customer.text
     customer.clicks(0)
     assert customer.responses() == ["utter_deferral_cancelled"] and "已撤回" in customer.text
     assert request_row(stack, reference)[0][0] == "cancelled"
