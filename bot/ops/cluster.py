@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import secrets
 import signal
 import socket
@@ -46,11 +47,28 @@ FAST_CLIENTS = {"HELPLINE_RATE_PER_MINUTE": "6000", "HELPLINE_RATE_BURST": "1000
                 "HELPLINE_ADDRESS_RATE_PER_MINUTE": "60000", "HELPLINE_ADDRESS_RATE_BURST": "10000"}
 
 
+# Test workers (pytest-xdist's gw0, gw1, ...) each take ports from a band of their own, below
+# Linux's ephemeral range (32768 and up), so a port one worker frees while it restarts a server
+# is never handed to another worker's new server, nor taken by an outgoing connection.
+PORT_BANDS_FROM, PORT_BAND = 20000, 1000
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or not worker[2:].isdigit():
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+    first = PORT_BANDS_FROM + int(worker[2:]) % 12 * PORT_BAND
+    for port in random.sample(range(first, first + PORT_BAND), PORT_BAND):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {first}-{first + PORT_BAND - 1}")
 
 
 def ensure_database(url: str) -> None:
