@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Dict, Mapping, Optional, Tuple, Union
+from typing import Dict, Mapping, MutableMapping, Optional, Tuple, Union
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_SECRET = "development-only-secret"
@@ -80,6 +80,8 @@ class Settings:
                                       "template ids per notification kind, e.g. deferral_decision=TPL1,agent_reply=TPL2")
     knowledge_refresh: str = _env("HELPLINE_KNOWLEDGE_REFRESH", "30",
                                   "seconds between the action server's checks for a changed knowledge base")
+    tracker_cache_text: str = _env("HELPLINE_TRACKER_CACHE", "1000",
+                                   "conversations each Rasa server keeps in memory after saving them; 0: none")
     actions_url: str = _env("HELPLINE_ACTIONS_URL", "http://localhost:5055/webhook",
                             "the action server's webhook (endpoints.yml)")
     # --- the staff console ----------------------------------------------------------------------
@@ -138,6 +140,10 @@ class Settings:
         return float(self.notice_retry_seconds_text)
 
     @property
+    def tracker_cache_size(self) -> int:
+        return int(self.tracker_cache_text)
+
+    @property
     def reminder_poll(self) -> float:
         return float(self.reminder_poll_text)
 
@@ -176,7 +182,7 @@ def documentation() -> Dict[str, Dict[str, str]]:
     return {f.metadata["env"]: {"default": f.default, "doc": f.metadata["doc"]} for f in fields(Settings)}
 
 
-def export_defaults(environ: Optional[os._Environ] = None) -> None:
+def export_defaults(environ: Optional[MutableMapping[str, str]] = None) -> None:
     """Put every unset variable's default into the environment, so Rasa's
     `${VAR}` expansion of credentials.yml and endpoints.yml always succeeds."""
     environ = os.environ if environ is None else environ

@@ -16,22 +16,36 @@ multi-row statement, and one count serves both the insert and the event
 broker, where Rasa loads the whole conversation again to find the events
 new to the broker. tests/test_tracker_store.py compares rows, trackers and
 published events with Rasa's own store.
+
+Rebuilding a tracker decodes and replays every event of the session, so a
+turn cost more the longer the conversation ran. Each server therefore keeps
+the trackers it saved last (`TrackerCache`) with the session's row count and
+newest row id at that moment. On the next read one indexed query compares
+them with the table: unchanged, the tracker is handed back; when another
+server (or the HTTP API, or a delivery) added rows since, only those rows
+are read and applied, as Rasa's replay would apply them. A new session, a
+count that does not add up, or a tracker that gained events it never saved
+(a turn that failed half-way) means a full read, as before. Messages of one
+conversation are handled one at a time (the lock store), so a
+conversation's rows are committed in id order.
 """
 from __future__ import annotations
 
 import itertools
 import json
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, Dict, NamedTuple, Optional, Tuple
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import Event, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import insert, text
 
 from bot.bank.db import tracker_database_url
+from bot.settings import settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Query, Session
@@ -44,6 +58,42 @@ _CURRENT_SESSION = ("FROM {events} WHERE sender_id = :sender_id AND (timestamp >
                                   "WHERE sender_id = :sender_id AND type_name = 'session_started'"))
 CURRENT_SESSION_DATA = text(f"SELECT data {_CURRENT_SESSION} ORDER BY id")
 CURRENT_SESSION_COUNT = text(f"SELECT count(*) {_CURRENT_SESSION}")
+# What a cached tracker is checked against: the session's row count and newest row id.
+CURRENT_SESSION_STAMP = text(f"SELECT count(*), max(id) {_CURRENT_SESSION}")
+EVENTS_AFTER = text(f"SELECT type_name, data FROM {SQLTrackerStore.SQLEvent.__tablename__} "
+                    "WHERE sender_id = :sender_id AND id > :after ORDER BY id")
+Stamp = Tuple[int, Optional[int]]
+
+
+class _Saved(NamedTuple):
+    tracker: DialogueStateTracker
+    stamp: Stamp  # the session's rows right after this server saved the tracker
+
+
+class TrackerCache:
+    """The trackers this server saved last, newest last, at most `size` of them."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._saved: "OrderedDict[str, _Saved]" = OrderedDict()
+
+    def get(self, sender_id: str) -> Optional[_Saved]:
+        """The saved tracker and its stamp, unless the tracker gained events since it
+        was saved (a turn under way, or one that failed before saving)."""
+        saved = self._saved.get(sender_id)
+        if saved is None or len(saved.tracker.events) != saved.stamp[0]:
+            return None
+        self._saved.move_to_end(sender_id)
+        return saved
+
+    def put(self, tracker: DialogueStateTracker, stamp: Stamp) -> None:
+        """Keep `tracker` if it is exactly the session stored (not when a new session began in it)."""
+        self._saved.pop(tracker.sender_id, None)
+        if self.size <= 0 or len(tracker.events) != stamp[0]:
+            return
+        self._saved[tracker.sender_id] = _Saved(tracker, stamp)
+        while len(self._saved) > self.size:
+            self._saved.popitem(last=False)
 
 
 class UrlSQLTrackerStore(SQLTrackerStore):
@@ -54,6 +104,7 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         # Rasa passes the endpoint's `url` as `host`; a host containing "://"
         # is used by SQLTrackerStore as the complete database URL.
         super().__init__(domain, host=host or tracker_database_url(), event_broker=event_broker, **kwargs)
+        self.cache = TrackerCache(settings().tracker_cache_size)
 
     def _event_query(self, session: "Session", sender_id: str, fetch_events_from_all_sessions: bool) -> "Query":
         """Rasa's query (same filter and order), selecting only the serialised event."""
@@ -61,10 +112,16 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         return query.with_entities(self.SQLEvent.data)
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
-        """Rasa's `_retrieve`; the current session (every message) through the fixed statement."""
+        """Rasa's `_retrieve`; the current session (every message) through the fixed statement,
+        from the tracker this server saved when the table still matches it."""
         if fetch_events_from_all_sessions:
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
         with self.session_scope() as session:
+            stamp = _stamp(session, sender_id)
+            saved = self.cache.get(sender_id)
+            if saved is not None and _bring_up_to_date(session, saved, stamp):
+                self.cache.put(saved.tracker, stamp)
+                return saved.tracker
             stored = session.execute(CURRENT_SESSION_DATA, {"sender_id": sender_id}).scalars().all()
         if not (self.domain and stored):
             return None
@@ -78,8 +135,29 @@ class UrlSQLTrackerStore(SQLTrackerStore):
             if new_events:
                 session.execute(insert(self.SQLEvent.__table__), [_row(tracker.sender_id, e) for e in new_events])
                 session.commit()
+            self.cache.put(tracker, _stamp(session, tracker.sender_id))
         if self.event_broker is not None:
             await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+
+
+def _bring_up_to_date(session: "Session", saved: _Saved, stamp: Stamp) -> bool:
+    """Apply to the saved tracker the rows added since it was saved; False when
+    only a full read is right (a new session, or rows that do not add up)."""
+    if stamp == saved.stamp:
+        return True
+    if saved.stamp[1] is None or stamp[0] <= saved.stamp[0]:
+        return False
+    newer = session.execute(EVENTS_AFTER, {"sender_id": saved.tracker.sender_id, "after": saved.stamp[1]}).all()
+    if len(newer) != stamp[0] - saved.stamp[0] or any(type_name == "session_started" for type_name, _ in newer):
+        return False
+    for event in deserialise_events([json.loads(data) for _, data in newer]):  # as `from_dict` replays them
+        saved.tracker.update(event)
+    return True
+
+
+def _stamp(session: "Session", sender_id: str) -> Stamp:
+    count, newest = session.execute(CURRENT_SESSION_STAMP, {"sender_id": sender_id}).one()
+    return int(count), newest
 
 
 def _row(sender_id: str, event: Event) -> Dict[str, Any]:

@@ -102,3 +102,89 @@ def test_the_stored_rows_are_rasas(new_database) -> None:
     rows = stored_rows(ours)
     assert rows == stored_rows(rasas)
     assert [row[1] for row in rows].count("user") == 2
+
+
+def events_of(tracker: DialogueStateTracker) -> list:
+    return [event.as_dict() for event in tracker.events]
+
+
+def a_turn(tracker: DialogueStateTracker, said: str, stamp: float) -> None:
+    for event in (UserUttered(said, timestamp=stamp), BotUttered(f"答：{said}", timestamp=stamp + 0.1),
+                  ActionExecuted("action_listen", timestamp=stamp + 0.2)):
+        tracker.update(event)
+
+
+def one_saved_session(store: UrlSQLTrackerStore) -> DialogueStateTracker:
+    tracker = DialogueStateTracker.from_events("customer-2", [
+        ActionExecuted("action_session_start", timestamp=1), SessionStarted(timestamp=2),
+        ActionExecuted("action_listen", timestamp=3)], DOMAIN.slots)
+    a_turn(tracker, "手机银行怎么转账", 4)
+    asyncio.run(store.save(tracker))
+    return tracker
+
+
+def test_a_server_hands_back_the_tracker_it_saved_without_replaying_it(new_database) -> None:
+    url = new_database()
+    store = UrlSQLTrackerStore(DOMAIN, host=url)
+    one_saved_session(store)  # holds action_session_start, which Rasa's session (from session_started) does not
+    read = asyncio.run(store.retrieve("customer-2"))
+    for stamp in (10, 20):
+        a_turn(read, f"第{stamp}句", stamp)
+        asyncio.run(store.save(read))
+        assert asyncio.run(store.retrieve("customer-2")) is read
+    assert events_of(read) == events_of(asyncio.run(SQLTrackerStore(DOMAIN, host=url).retrieve("customer-2")))
+
+
+def test_turns_another_server_handled_since_are_applied_to_the_saved_tracker(new_database) -> None:
+    url = new_database()
+    here, there = UrlSQLTrackerStore(DOMAIN, host=url), UrlSQLTrackerStore(DOMAIN, host=url)
+    one_saved_session(here)
+    mine = asyncio.run(here.retrieve("customer-2"))
+    asyncio.run(here.save(mine))
+    for stamp, said in ((10, "忘记密码了"), (20, "转账限额多少")):  # round-robin: every other turn elsewhere
+        elsewhere = asyncio.run(there.retrieve("customer-2"))
+        a_turn(elsewhere, said, stamp)
+        elsewhere.update(SlotSet("branch", f"第{stamp}号支行", timestamp=stamp + 0.3))
+        asyncio.run(there.save(elsewhere))
+
+        read = asyncio.run(here.retrieve("customer-2"))
+        assert read is mine
+        assert events_of(read) == events_of(elsewhere) == events_of(asyncio.run(SQLTrackerStore(DOMAIN, host=url)
+                                                                                   .retrieve("customer-2")))
+        assert read.latest_message.text == said and read.get_slot("branch") == f"第{stamp}号支行"
+        a_turn(read, f"又问{stamp}", stamp + 5)
+        asyncio.run(here.save(read))
+
+
+def test_a_turn_that_failed_before_saving_leaves_no_trace(new_database) -> None:
+    url = new_database()
+    store = UrlSQLTrackerStore(DOMAIN, host=url)
+    one_saved_session(store)
+    saved = asyncio.run(store.retrieve("customer-2"))
+    asyncio.run(store.save(saved))
+    a_turn(saved, "这句没有存下来", 10)  # the turn raised before `save`
+    read = asyncio.run(store.retrieve("customer-2"))
+    assert read is not saved
+    assert events_of(read) == events_of(asyncio.run(SQLTrackerStore(DOMAIN, host=url).retrieve("customer-2")))
+    assert read.latest_message.text == "手机银行怎么转账"
+
+
+def test_a_new_session_is_read_as_rasa_reads_it(new_database) -> None:
+    url = new_database()
+    store = UrlSQLTrackerStore(DOMAIN, host=url)
+    a_conversation_in_two_sessions(store)
+    read = asyncio.run(store.retrieve("customer-1"))
+    assert [e.type_name for e in read.events] == ["session_started", "slot", "action", "user"]
+    assert events_of(read) == events_of(asyncio.run(SQLTrackerStore(DOMAIN, host=url).retrieve("customer-1")))
+
+
+def test_the_cache_keeps_only_the_latest_conversations(new_database, monkeypatch) -> None:
+    monkeypatch.setenv("HELPLINE_TRACKER_CACHE", "2")
+    store = UrlSQLTrackerStore(DOMAIN, host=new_database())
+    trackers = {}
+    for sender in ("a", "b", "c"):
+        trackers[sender] = DialogueStateTracker.from_events(sender, [ActionExecuted("action_listen", timestamp=1)],
+                                                            DOMAIN.slots)
+        asyncio.run(store.save(trackers[sender]))
+    assert asyncio.run(store.retrieve("a")) is not trackers["a"]
+    assert asyncio.run(store.retrieve("c")) is trackers["c"]
