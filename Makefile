@@ -99,7 +99,15 @@ train: deps
 	@rm -f $(MODEL_STAMP) $(KNOWLEDGE)
 	@$(MAKE) --no-print-directory $(MODEL_STAMP)
 
-run: setup
+# The cluster on every core: one Rasa and one action server per core behind HAProxy,
+# on PostgreSQL and Redis (scripts/run-cluster, docs/cluster.md).
+run:
+	@scripts/ensure-machine --serve
+	@$(MAKE) --no-print-directory setup
+	scripts/run-cluster
+
+# One Rasa server, one action server and the console on SQLite: no PostgreSQL, Redis or HAProxy needed.
+run-single: setup
 	scripts/run-stack
 
 # Chromium, fonts, PostgreSQL, Redis, Node: installed and started as root, else named (scripts/ensure-machine).
@@ -156,14 +164,14 @@ bench-nlu: deps
 clean:
 	rm -rf models var build results .pytest_cache
 
-# Two Rasa + two action servers and the console behind HAProxy on PostgreSQL and Redis (docs/cluster.md).
-.PHONY: run-cluster test-cluster bench-load
-run-cluster: setup
-	scripts/run-cluster
+# The cluster with CLUSTER_SERVERS Rasa servers (default: as `make run`, one a core; docs/cluster.md).
+.PHONY: run-cluster run-single test-cluster bench-load
+run-cluster: run
 
 test-cluster: setup
 	$(PY) -m pytest -m cluster tests/test_cluster.py
 
-# Simulated customers against 1 Rasa server, then 2 and 4 behind HAProxy (bench/load.py, docs/benchmarks.md).
+# Simulated customers against stock `rasa run`, then 1 of our Rasa servers, 2 and 4 behind HAProxy
+# (bench/load.py, docs/benchmarks.md).
 bench-load: deps
 	$(PY) -m bench.load $(BENCH_ARGS)

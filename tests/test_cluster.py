@@ -323,3 +323,8 @@ def test_tls_is_terminated_at_the_proxy(cluster):
     assert replies and replies[0]["text"]
     with pytest.raises(requests.exceptions.SSLError):  # a client that checks certificates does not trust ours
         requests.get(f"{cluster.tls_url}/status", timeout=10)
+
+
+def test_the_first_admin_is_announced_on_the_launchers_terminal(cluster):
+    """`make run` shows the console's one-time first-admin announcement, not only its log."""
+    assert any(line.strip() == "用户名: admin" for line in cluster.greeting)

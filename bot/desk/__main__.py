@@ -5,6 +5,8 @@ one, and, when there are no accounts at all, creates `admin` with the
 password in `DESK_ADMIN_PASSWORD` or a generated one, printed once.
 
     python -m bot.desk                       serve (DESK_PORT, DESK_HOST)
+    python -m bot.desk first-admin           migrate, seed, create the first admin if none
+                                             (the cluster launcher, before starting consoles)
     python -m bot.desk set-password NAME     new password for NAME, printed once
                                              (DESK_ADMIN_PASSWORD to choose it)
 
@@ -72,6 +74,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        if argv == ["first-admin"]:
+            seed_if_empty()
+            _first_admin()
+            return 0
         if argv[:1] == ["set-password"] and len(argv) == 2:
             seed_if_empty()
             return _set_password(argv[1])

@@ -35,12 +35,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.ops.haproxy import ProxyLayout, check, numbered, render
+from bot.settings import export_defaults
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # The console runs on its own supported stack, not Rasa's (docs/platform.md).
 CONSOLE_PYTHON = ROOT / ".venv-desk" / "bin" / "python"
 ENDPOINTS = ROOT / "config" / "endpoints-cluster.yml"
+STOCK_ENDPOINTS = ROOT / "config" / "endpoints-stock.yml"
 # For tests and benchmarks, whose scripted customers type faster than any
 # person and all come from this machine's address: limits they never reach.
 FAST_CLIENTS = {"HELPLINE_RATE_PER_MINUTE": "6000", "HELPLINE_RATE_BURST": "1000",
@@ -111,6 +113,9 @@ class Cluster:
 
     With `proxy=False` (one server only) clients and the Rasa server talk to
     the servers directly: the plain single-server set-up, for comparison.
+    With `stock=True` (one server, no proxy) the Rasa server is plain
+    `rasa run` on Rasa's own SQL tracker store (config/endpoints-stock.yml),
+    the baseline of the load benchmark.
     With `console=True` the staff console runs too, behind the proxy; with a
     `certificate` (PEM: chain and key) the proxy also speaks HTTPS on
     `tls_port`.
@@ -120,6 +125,7 @@ class Cluster:
     database_url: str
     servers: int = 2
     proxy: bool = True
+    stock: bool = False
     token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     redis_url: str = "redis://localhost:6379/0"
     lock_store_db: int = 1
@@ -138,10 +144,13 @@ class Cluster:
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
     commands: Dict[str, List[str]] = field(default_factory=dict)
     start_timeout: float = 300
+    greeting: List[str] = field(default_factory=list)  # what the console's first start printed
 
     def __post_init__(self) -> None:
         if self.servers > 1 and not self.proxy:
             raise ValueError("more than one server needs the proxy")
+        if self.stock and (self.servers > 1 or self.proxy):
+            raise ValueError("stock Rasa runs as one server, without the proxy")
         self.rasa_ports = self.rasa_ports or [free_port() for _ in range(self.servers)]
         self.action_ports = self.action_ports or [free_port() for _ in range(self.servers)]
         if not self.proxy:  # the one server's own ports are the public ones
@@ -195,6 +204,7 @@ class Cluster:
             DESK_PORT=str(self.console_port), WIDGET_SERVER_URL=self.url,
         )
         env.update(self.env_extra)
+        export_defaults(env)  # credentials.yml's ${VAR}s expand in stock `rasa run` too
         return env
 
     def _spawn(self, name: str, args: Sequence[str]) -> subprocess.Popen:
@@ -228,13 +238,19 @@ class Cluster:
 
         Also creates Rasa's tracker tables once: servers starting together
         would race to create them (Rasa survives that, with a warning and a
-        5-second retry).
+        5-second retry). With the console, creates its first admin here,
+        where the password it prints once can be shown (`greeting`), not in
+        the console's log.
         """
         self.workdir.mkdir(parents=True, exist_ok=True)
         ensure_database(self.database_url)
         for step in (["-m", "bot.bank.seed", "--if-empty"],
                      ["-c", "from bot.tracker_store import UrlSQLTrackerStore; UrlSQLTrackerStore()"]):
             subprocess.run([sys.executable, *step], cwd=ROOT, env=self.env(), check=True, capture_output=True)
+        if self.console:
+            created = subprocess.run([str(CONSOLE_PYTHON), "-m", "bot.desk", "first-admin"], cwd=ROOT,
+                                     env=self.env(), check=True, capture_output=True, text=True)
+            self.greeting = created.stdout.splitlines()
 
     def start(self) -> "Cluster":
         """Prepare, then start every server (in parallel) and wait until all answer."""
@@ -244,11 +260,13 @@ class Cluster:
             process = self._spawn(f"actions-{index}", [
                 str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port), *self._logging()])
             waits.append((f"http://127.0.0.1:{port}/health", process))
+        server, endpoints = (([str(BIN / "rasa")], STOCK_ENDPOINTS) if self.stock
+                             else ([sys.executable, "-m", "bot.serving"], ENDPOINTS))
         for index, port in enumerate(self.rasa_ports, 1):
             process = self._spawn(f"rasa-{index}", [
-                sys.executable, "-m", "bot.serving", "run", "--enable-api", f"--auth-token={self.token}", "--cors", "*",
+                *server, "run", "--enable-api", f"--auth-token={self.token}", "--cors", "*",
                 "--interface", "127.0.0.1", "--port", str(port), "--model", str(ROOT / "models"),
-                "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(ENDPOINTS), *self._logging()])
+                "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints), *self._logging()])
             # `=`: a generated token may start with "-", which argparse would take for an option.
             waits.append((f"http://127.0.0.1:{port}/status?token={self.token}", process))
         if self.console:
@@ -280,11 +298,31 @@ class Cluster:
         self.processes.clear()
 
 
+# What one Rasa server may need: 1.43 GiB peak RSS under load on 3 December 2026 (docs/benchmarks.md,
+# "Load"; 2.2 GiB on 1 December), with room for a larger model.
+SERVER_MEMORY = 2.5 * 2**30
+
+
+def default_servers() -> int:
+    """One Rasa server per core, as many as the memory available holds.
+
+    A Rasa server handles messages on one event loop, so one process uses
+    one core; PostgreSQL, Redis, HAProxy and the action servers take little
+    next to it (docs/benchmarks.md).
+    """
+    available = SERVER_MEMORY
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            available = int(line.split()[1]) * 1024
+    return max(1, min(os.cpu_count() or 1, int(available // SERVER_MEMORY)))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    """`scripts/run-cluster`: start a cluster and keep it up until Ctrl-C."""
+    """`scripts/run-cluster` (`make run`): start a cluster and keep it up until Ctrl-C."""
     env = os.environ
     parser = argparse.ArgumentParser(description="Run N Rasa + N action servers and the console behind HAProxy.")
-    parser.add_argument("--servers", type=int, default=int(env.get("CLUSTER_SERVERS", 2)))
+    parser.add_argument("--servers", type=int, default=int(env.get("CLUSTER_SERVERS") or default_servers()),
+                        help="Rasa servers (and action servers); default: one per core, as memory allows")
     parser.add_argument("--port", type=int, default=int(env.get("PROXY_PORT", 5005)))
     parser.add_argument("--actions-port", type=int, default=int(env.get("ACTIONS_PROXY_PORT", 5055)))
     parser.add_argument("--rasa-ports", default=env.get("RASA_PORTS", ""),
@@ -317,6 +355,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the servers on `kill` too
     try:
         cluster.start()
+        print("\n".join(cluster.greeting))
         print(f"HAProxy: {cluster.url}/webhooks/rest/webhook -> Rasa on {cluster.rasa_ports}")
         if cluster.certificate:
             print(f"HTTPS:   {cluster.tls_url}/")
