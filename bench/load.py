@@ -1,4 +1,4 @@
-"""Load benchmark: simulated customers on the REST channel, 1 server and 2.
+"""Load benchmark: simulated customers on the REST channel, stock Rasa and ours on 1, 2, 4 servers.
 
 Each simulated customer talks like a real one, with think time between
 turns, over and over until the time is up: an opening-hours question, a
@@ -13,8 +13,17 @@ Each set-up gets a scratch PostgreSQL database (dropped afterwards), Redis
 for locks, rate limits and widget rooms, and the clock pinned to the tests'
 Monday (tomorrow is a working Tuesday, so bookings always find slots):
 
+* `stock`: stock `rasa run` (Rasa's own SQL tracker store, none of
+  bot/serving) and one action server, talked to directly: the baseline;
 * 1 server: one Rasa server and one action server, talked to directly;
-* 2 or 4 servers: as many of each behind HAProxy (bot/ops/cluster.py).
+* 2 or 4 servers: as many of each behind HAProxy (bot/ops/cluster.py);
+  2 is what `make run` starts on this 2-core machine.
+
+With `--long` each customer keeps one conversation going for the whole run
+(the booking and the deferral again and again, in one session), and the
+turns are also reported by their place in the conversation: how a turn's
+latency grows with the length of the session. With `--think 0` the
+customers type without pausing: the set-up's throughput at saturation.
 
 Reported per set-up: per-turn latency (p50/p95/p99/max), throughput, errors
 (HTTP failures, timeouts, the channel guard's apology, or a reply that is
@@ -26,7 +35,8 @@ per turn, and each process's peak RSS
 a peak; psutil cannot read it on Linux) and CPU seconds, plus how much CPU
 other work on the machine used meanwhile.
 
-    python -m bench.load --customers 50 --minutes 2 --think 3 --servers 1,2,4
+    python -m bench.load --customers 50 --minutes 2 --think 2 --servers stock,1,2,4
+    python -m bench.load --customers 8 --minutes 1 --think 0 --servers stock,2
 """
 from __future__ import annotations
 
@@ -80,6 +90,7 @@ class Turn:
     seconds: float
     error: Optional[str] = None
     upstream: str = ""
+    position: int = 0  # the customer's how-manieth message in this conversation
 
 
 @dataclass
@@ -95,7 +106,9 @@ class SimulatedCustomer:
     problems: List[str]  # failures between turns (a button that should be there is not)
     retakes: List[str]   # a slot taken by someone else just before: the customer picked another
     rng: random.Random = field(default_factory=random.Random)
+    long: bool = False  # one conversation for the whole run, not a new one each time
     sender: str = ""
+    said: int = 0  # messages sent in the current conversation
 
     async def pause(self) -> None:
         if self.think:
@@ -105,6 +118,7 @@ class SimulatedCustomer:
         """One timed turn; raises Abandon if it failed or the reply holds none of `expect`."""
         if time.monotonic() >= self.deadline:
             raise TimeUp
+        self.said += 1
         started = time.monotonic()
         error, replies, upstream = None, [], ""
         try:
@@ -125,7 +139,7 @@ class SimulatedCustomer:
             error = "apology"
         elif error is None and (not replies or not any(marker in said for marker in expect or ("",))):
             error = f"unexpected reply to {message!r}: {said[:120]}"
-        self.turns.append(Turn(kind, seconds, error, upstream))
+        self.turns.append(Turn(kind, seconds, error, upstream, self.said))
         if error:
             raise Abandon(error)
         await self.pause()
@@ -133,9 +147,9 @@ class SimulatedCustomer:
 
     def button(self, replies: list, containing: str = "", at_random: bool = False) -> str:
         """The payload of the first button whose title contains `containing`, or of a random one
-        (customers pick different slots)."""
+        (customers pick different slots, though not "another day")."""
         payloads = [button["payload"] for reply in replies for button in reply.get("buttons", [])
-                    if containing in button["title"]]
+                    if containing in button["title"] and not (at_random and "other_day" in button["payload"])]
         if not payloads:
             self.problems.append(f"no button {containing!r}")
             raise Abandon("no button")
@@ -161,33 +175,38 @@ class SimulatedCustomer:
         bank says so and offers other slots: the customer picks again
         (counted in `retakes`, not as an error).
         """
-        replies = await self.say("booking", self.button(offered, at_random=True), "手机", "请确认", SLOT_TAKEN)
-        for _ in range(8):
+        picked = ("手机", "请确认", "请选一个", SLOT_TAKEN)  # a slot: phone or confirmation; a period: its slots
+        replies = await self.say("booking", self.button(offered, at_random=True), *picked)
+        for _ in range(10):
             said = json.dumps(replies, ensure_ascii=False)
             if "预约成功" in said:
                 return replies
             if SLOT_TAKEN in said:
                 self.retakes.append(self.sender)
-                replies = await self.say("booking", self.button(replies, at_random=True), "手机", "请确认", SLOT_TAKEN)
+                replies = await self.say("booking", self.button(replies, at_random=True), *picked)
             elif "请确认" in said:
                 replies = await self.say("booking", "/affirm", "预约成功", SLOT_TAKEN)
-            elif "验证码已发送到" in said:
+            elif "验证码" in said:  # sent now, or sent a moment ago in this conversation
                 replies = await self.say("booking", self.code_for(phone), "请确认")
+            elif "请选一个" in said:
+                replies = await self.say("booking", self.button(replies, at_random=True), *picked)
             else:
-                replies = await self.say("booking", phone, "验证码已发送到")
-        self.problems.append("booking did not finish after 8 steps")
+                replies = await self.say("booking", phone, "验证码")
+        self.problems.append("booking did not finish after 10 steps")
         raise Abandon("booking did not finish")
 
     async def conversation(self, loop: int) -> None:
-        phone = f"15{self.index:03d}{loop:06d}"
+        phone = f"15{self.index:03d}{0 if self.long else loop:06d}"
         tail = await asyncio.to_thread(self.new_loan, phone, loop)
-        self.sender = f"load-{self.index}-{loop}-{uuid.uuid4().hex[:6]}"
+        if not (self.long and self.sender):
+            self.sender, self.said = f"load-{self.index}-{loop}-{uuid.uuid4().hex[:6]}", 0
         await self.say("hours", *self.rng.choice(HOURS))
         await self.say("howto", self.rng.choice(HOWTO))
 
-        await self.say("booking", "我想预约去网点办业务")  # asks the branch, or the service if the branch is known
-        await self.say("booking", f'/inform{{"branch":"{self.rng.choice(BRANCHES)}"}}', "面签")
-        await self.say("booking", '/inform{"service":"面签"}', "哪一天")
+        # Asks the service; or, when the service is known from earlier in the conversation, the day.
+        opened = await self.say("booking", f"我想预约去{self.rng.choice(BRANCHES)}办业务", "面签", "约哪")
+        if "面签" in json.dumps(opened, ensure_ascii=False):
+            await self.say("booking", '/inform{"service":"面签"}', "哪一天")
         slots = await self.say("booking", "明天", "还有这些时段")
         booked = await self.book(slots, phone)
         reference = BOOKING_REF.search(json.dumps(booked, ensure_ascii=False)).group(0)
@@ -195,13 +214,13 @@ class SimulatedCustomer:
         await self.say("booking", self.button(listed, reference), "已为您取消")
 
         await self.say("deferral", "这个月的消费贷能晚点扣吗", "哪一笔贷款")
-        await self.say("deferral", f"尾号{tail}", "几号")
-        await self.say("deferral", "改到28号", "顺延到")
-        await self.say("deferral", "在外地回不来", "请确认")
+        await self.say("deferral", f"尾号{tail}", "几日")
+        await self.say("deferral", "改到28号", "推到")
+        await self.say("deferral", "在外地回不来", "请您确认")
         submitted = await self.say("deferral", "/affirm", "申请已提交")
         request = REQUEST_REF.search(json.dumps(submitted, ensure_ascii=False)).group(0)
         status = await self.say("deferral", "我的申请批了没", request)
-        await self.say("deferral", self.button(status, request), "已撤销")
+        await self.say("deferral", self.button(status, request), "已为您撤回")
 
     async def run(self, first_loop: int = 0, loops: Optional[int] = None) -> None:
         """Conversations until the time is up (or `loops` of them)."""
@@ -211,6 +230,7 @@ class SimulatedCustomer:
             try:
                 await self.conversation(loop)
             except Abandon:
+                self.sender = ""  # a conversation that went wrong is not continued
                 await self.pause()
             except TimeUp:
                 return
@@ -251,6 +271,10 @@ class Result:
     cpu: Dict[str, float]
     others_cpu: float  # CPU seconds used meanwhile by processes not in the cluster
 
+    def latency_by_position_ms(self, share: float, first: int, last: int) -> float:
+        values = [t.seconds for t in self.turns if first <= t.position <= last]
+        return percentile(values, share) * 1000 if values else float("nan")
+
     def latency_ms(self, share: float, kind: Optional[str] = None) -> float:
         values = [t.seconds for t in self.turns if kind in (None, t.kind)]
         return percentile(values, share) * 1000 if values else float("nan")
@@ -272,17 +296,21 @@ class Options:
     think: float
     postgres: str
     redis_url: str
+    long: bool = False
 
 
-async def measure(servers: int, options: Options) -> Result:
-    """Start a scratch set-up, warm it up, run the customers, read the processes."""
+async def measure(setup: str, options: Options) -> Result:
+    """Start a scratch set-up (`stock`, or a number of our servers), warm it up, run
+    the customers, read the processes."""
+    stock = setup == "stock"
+    servers = 1 if stock else int(setup)
     name = f"helpline_bench_{uuid.uuid4().hex[:8]}"
     database_url = f"{options.postgres.rsplit('/', 1)[0]}/{name}"
     admin = create_engine(options.postgres, isolation_level="AUTOCOMMIT")
     with tempfile.TemporaryDirectory(prefix="bench-load-") as workdir:
         env = {"HELPLINE_NOW": PINNED_NOW, "HELPLINE_DATA_DIR": workdir, **FAST_CLIENTS}
         cluster = Cluster(workdir=Path(workdir), database_url=database_url, servers=servers, proxy=servers > 1,
-                          env_extra=env, redis_url=options.redis_url, lock_store_prefix=f"bench{name[-8:]}")
+                          stock=stock, env_extra=env, redis_url=options.redis_url, lock_store_prefix=f"bench{name[-8:]}")
         engine = create_engine(database_url)
         try:
             await asyncio.to_thread(cluster.start)
@@ -293,11 +321,11 @@ async def measure(servers: int, options: Options) -> Result:
 
                 def customer(index: int, turns: List[Turn], deadline: float, think: float) -> SimulatedCustomer:
                     return SimulatedCustomer(index, cluster.url, http, Path(workdir), engine, think, deadline, turns,
-                                             problems, retakes, random.Random(index))
+                                             problems, retakes, random.Random(index), long=options.long)
                 warm_up: List[Turn] = []  # first turns load lazily-built parts of the model: not measured
                 await customer(99, warm_up, float("inf"), 0).run(loops=2)
                 failed = [t.error for t in warm_up if t.error] + problems
-                print(f"{servers} server(s) up; warm-up: {len(warm_up)} turns, failures: {failed[:3]}", flush=True)
+                print(f"{setup} up; warm-up: {len(warm_up)} turns, failures: {failed[:3]}", flush=True)
                 problems.clear()
                 retakes.clear()
                 pids = cluster.pids()
@@ -319,9 +347,10 @@ async def measure(servers: int, options: Options) -> Result:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
-    setup = ("1 Rasa + 1 action server, direct" if servers == 1
+    label = ("stock `rasa run` + 1 action server, direct" if stock
+             else "1 Rasa + 1 action server, direct" if servers == 1
              else f"{servers} Rasa + {servers} action servers behind HAProxy")
-    return Result(setup, options.customers, seconds, turns, problems, retakes, rss, cpu, max(others, 0.0))
+    return Result(label, options.customers, seconds, turns, problems, retakes, rss, cpu, max(others, 0.0))
 
 
 def markdown(results: List[Result]) -> str:
@@ -341,6 +370,14 @@ def markdown(results: List[Result]) -> str:
             count = sum(1 for t in r.turns if t.kind == kind)
             lines.append(f"| {r.setup} | {kind} | {count} | {r.latency_ms(0.5, kind):.0f} "
                          f"| {r.latency_ms(0.95, kind):.0f} | {r.latency_ms(0.99, kind):.0f} |")
+    if any(t.position > POSITIONS[0][1] for r in results for t in r.turns):
+        lines += ["", "| set-up | " + " | ".join(f"p50 / p99 ms, messages {first}–{last}"
+                                                   for first, last in POSITIONS) + " |",
+                  "|---|" + "---|" * len(POSITIONS)]
+        for r in results:
+            lines.append(f"| {r.setup} | " + " | ".join(
+                f"{r.latency_by_position_ms(0.5, first, last):.0f} / {r.latency_by_position_ms(0.99, first, last):.0f}"
+                for first, last in POSITIONS) + " |")
     lines.append("")
     for r in results:
         upstreams = Counter(t.upstream for t in r.turns if t.upstream)
@@ -351,6 +388,10 @@ def markdown(results: List[Result]) -> str:
         for error, count in Counter(e.split(":")[0] for e in r.errors).most_common(5):
             lines.append(f"  - error × {count}: {examples[error][:200]}")
     return "\n".join(lines)
+
+
+# Places in a conversation, for latency against its length (a conversation once round is 16-17 messages).
+POSITIONS = [(1, 17), (18, 34), (35, 68), (69, 136), (137, 100000)]
 
 
 def append_to_benchmarks(table: str, command: str) -> None:
@@ -366,11 +407,14 @@ def append_to_benchmarks(table: str, command: str) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description="Simulated customers on the REST channel, 1 server and 2.")
+    parser = argparse.ArgumentParser(description="Simulated customers on the REST channel, stock Rasa and ours.")
     parser.add_argument("--customers", type=int, default=50, help="concurrent customers (at most 98)")
     parser.add_argument("--minutes", type=float, default=2.0, help="measured minutes per set-up")
     parser.add_argument("--think", type=float, default=3.0, help="mean think time between turns, seconds")
-    parser.add_argument("--servers", default="1,2,4", help="set-ups to measure: Rasa server counts")
+    parser.add_argument("--servers", default="stock,1,2,4",
+                        help="set-ups to measure: `stock` (plain rasa run) and counts of our Rasa servers")
+    parser.add_argument("--long", action="store_true",
+                        help="each customer keeps one conversation for the whole run")
     parser.add_argument("--postgres", default=os.environ.get("TEST_POSTGRES_URL",
                                                              "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://localhost:6379/0"))
@@ -378,8 +422,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parser.parse_args(argv)
     if not 1 <= args.customers <= 98:
         parser.error("--customers must be between 1 and 98 (phone numbers and contracts are numbered)")
-    options = Options(args.customers, args.minutes, args.think, args.postgres, args.redis_url)
-    results = [asyncio.run(measure(int(servers), options)) for servers in args.servers.split(",")]
+    setups = args.servers.split(",")
+    if any(setup != "stock" and not setup.isdigit() for setup in setups):
+        parser.error("--servers takes `stock` and numbers of servers, e.g. stock,1,2,4")
+    options = Options(args.customers, args.minutes, args.think, args.postgres, args.redis_url, args.long)
+    results = [asyncio.run(measure(setup, options)) for setup in setups]
     table = markdown(results)
     print(table)
     if not args.no_write:
