@@ -37,6 +37,7 @@ from bot.desk.pages import (
     notifications,
     staff,
     suggestions,
+    supervision,
     widget_demo,
 )
 from bot.desk.render import errors_middleware
@@ -48,7 +49,7 @@ STATIC = HERE / "static"
 
 PAGE_MODULES: Sequence[ModuleType] = (escalations, live_chat, auth, bookings, branches, capacity, deferrals, holidays,
                                       notifications, staff, insights, knowledge, widget_demo, canned, suggestions,
-                                      case_search, case_tags)
+                                      case_search, case_tags, supervision)
 
 
 def _setup_templates(app: web.Application) -> None:

@@ -345,7 +345,8 @@ def _tell(session: Session, escalation: Escalation, kind: str, messages: List[di
                  escalation=escalation.reference)
 
 
-def _note(session: Session, escalation: Escalation, author: str, text: str, at: datetime) -> None:
+def write_note(session: Session, escalation: Escalation, author: str, text: str, at: datetime) -> None:
+    """A timestamped, signed line on the case: internal notes and the trail of who did what."""
     session.add(EscalationNote(escalation_id=escalation.id, author=author, text=text, created_at=at))
     remember(escalation, text)
 
@@ -360,9 +361,13 @@ def claim(session: Session, escalation_id: int, staff_id: int, *, at: datetime) 
                else _closed())
     escalation.status, escalation.assignee_id, escalation.claimed_at = WITH_AGENT, staff.id, at
     title = agent_title(staff)
+    tell_joined(session, escalation, title, render("utter_agent_joined", agent=title), at)
+
+
+def tell_joined(session: Session, escalation: Escalation, title: str, greeting: dict, at: datetime) -> None:
+    """Tell the customer who is with them now: the widget's marker and the person's greeting."""
     _tell(session, escalation, "handoff_joined", [
-        {"custom": {"handoff": "joined", "agent": title}}, _from_agent(render("utter_agent_joined", agent=title), title)],
-        at)
+        {"custom": {"handoff": "joined", "agent": title}}, _from_agent(greeting, title)], at)
 
 
 def _closed() -> Refusal:
@@ -408,7 +413,7 @@ def add_note(session: Session, escalation_id: int, staff_id: int, text: str, *, 
     """An internal note: staff only, never sent to the customer."""
     text = _clean(text)
     escalation = get_escalation(session, escalation_id)
-    _note(session, escalation, session.get(Staff, staff_id).display_name, text, at)
+    write_note(session, escalation, session.get(Staff, staff_id).display_name, text, at)
 
 
 def transfer(session: Session, escalation_id: int, staff_id: int, to_staff_id: int, *, at: datetime) -> None:
@@ -418,11 +423,9 @@ def transfer(session: Session, escalation_id: int, staff_id: int, to_staff_id: i
     if target.id == staff.id:
         raise Refusal("invalid", "请选择另一位在岗的同事（客服坐席或管理员）。")
     escalation.assignee_id = target.id
-    _note(session, escalation, staff.display_name, f"转给 {target.display_name}", at)
+    write_note(session, escalation, staff.display_name, f"转给 {target.display_name}", at)
     title = agent_title(target)
-    _tell(session, escalation, "handoff_joined", [
-        {"custom": {"handoff": "joined", "agent": title}},
-        _from_agent(render("utter_agent_transferred", agent=title), title)], at)
+    tell_joined(session, escalation, title, render("utter_agent_transferred", agent=title), at)
 
 
 def _from_agent(message: dict, title: str) -> dict:
@@ -452,7 +455,7 @@ def finish_callback(session: Session, escalation_id: int, staff_id: int, reached
     if escalation.status != CALLBACK:
         raise Refusal("not_callback", "这条记录不是待回电的请求，不能登记回电结果。")
     outcome = "已回电，联系上客户" if reached else "已回电，未接通"
-    _note(session, escalation, staff.display_name, f"{outcome}{'：' + note.strip() if note.strip() else ''}", at)
+    write_note(session, escalation, staff.display_name, f"{outcome}{'：' + note.strip() if note.strip() else ''}", at)
     if reached:
         escalation.status, escalation.callback_reached_at, escalation.resolved_at = RESOLVED, at, at
         escalation.assignee_id = staff.id

@@ -35,7 +35,7 @@ from bot.bank.handoff.models import OPEN_ESCALATION_STATUSES, Priority
 from bot.bank.masking import mask_phone
 from bot.bank.refusals import Refusal
 from bot.clock import SHANGHAI, now
-from bot.desk.access import NavItem, requires
+from bot.desk.access import NavItem, can, requires
 from bot.bank.staff.accounts import ADMIN, AGENT
 from bot.desk.common import CHANNEL_LABELS, SETTINGS, age_label, json_ok, parse_int, run_db, text
 from bot.desk.pages import form_action
@@ -45,6 +45,7 @@ from bot.settings import Settings
 
 routes = web.RouteTableDef()
 VIEW, HANDLE = "escalations.view", "escalations.handle"
+SUPERVISE = "escalations.supervise"  # the duty supervisor's board and take-over (bot/desk/pages/supervision.py)
 GRANTS = {AGENT: {VIEW, HANDLE}, ADMIN: {VIEW, HANDLE}}
 NAV = [NavItem("人工接待", "/escalations", VIEW, order=10)]
 CASE = r"/escalations/{escalation_id:\d+}"
@@ -191,6 +192,8 @@ async def _case(request: web.Request) -> Dict[str, Any]:
         "colleagues": ([dataclasses.asdict(person) for person in await service(handoff.colleagues, me)]
                        if can_reply(case.entry, me) else []),
         "tags": await run_db(tags.case_tags, case_id(request)),
+        "can_take_over": (can(request, SUPERVISE) and case.entry.status == WITH_AGENT
+                          and case.entry.assignee_id != me),
         # The one place the full number is shown: the agent dials it.
         "dial_phone": case.entry.callback_phone if case.entry.status == CALLBACK else None,
     }
