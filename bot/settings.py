@@ -80,7 +80,7 @@ class Settings:
                                       "template ids per notification kind, e.g. deferral_decision=TPL1,agent_reply=TPL2")
     knowledge_refresh: str = _env("HELPLINE_KNOWLEDGE_REFRESH", "30",
                                   "seconds between the action server's checks for a changed knowledge base")
-    tracker_cache_text: str = _env("HELPLINE_TRACKER_CACHE", "1000",
+    tracker_cache_text: str = _env("HELPLINE_TRACKER_CACHE", "300",
                                    "conversations each Rasa server keeps in memory after saving them; 0: none")
     actions_url: str = _env("HELPLINE_ACTIONS_URL", "http://localhost:5055/webhook",
                             "the action server's webhook (endpoints.yml)")

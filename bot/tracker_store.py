@@ -87,13 +87,20 @@ class TrackerCache:
         return saved
 
     def put(self, tracker: DialogueStateTracker, stamp: Stamp) -> None:
-        """Keep `tracker` if it is exactly the session stored (not when a new session began in it)."""
-        self._saved.pop(tracker.sender_id, None)
-        if self.size <= 0 or len(tracker.events) != stamp[0]:
+        """Keep `tracker` if it is exactly the session stored (not when a new session began in it,
+        nor an empty one, which Rasa reads back as no tracker at all)."""
+        self.discard(tracker.sender_id)
+        if self.size <= 0 or stamp[0] == 0 or len(tracker.events) != stamp[0]:
             return
         self._saved[tracker.sender_id] = _Saved(tracker, stamp)
         while len(self._saved) > self.size:
             self._saved.popitem(last=False)
+
+    def discard(self, sender_id: str) -> None:
+        self._saved.pop(sender_id, None)
+
+    def clear(self) -> None:
+        self._saved.clear()
 
 
 class UrlSQLTrackerStore(SQLTrackerStore):
@@ -105,6 +112,17 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         # is used by SQLTrackerStore as the complete database URL.
         super().__init__(domain, host=host or tracker_database_url(), event_broker=event_broker, **kwargs)
         self.cache = TrackerCache(settings().tracker_cache_size)
+
+    @property
+    def domain(self) -> Domain:
+        return self._domain
+
+    @domain.setter
+    def domain(self, domain: Optional[Domain]) -> None:
+        """Rasa's setter; a new model's domain (other slots) makes every cached tracker stale."""
+        self._domain = domain or Domain.empty()
+        if getattr(self, "cache", None) is not None:
+            self.cache.clear()
 
     def _event_query(self, session: "Session", sender_id: str, fetch_events_from_all_sessions: bool) -> "Query":
         """Rasa's query (same filter and order), selecting only the serialised event."""
@@ -119,9 +137,11 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         with self.session_scope() as session:
             stamp = _stamp(session, sender_id)
             saved = self.cache.get(sender_id)
-            if saved is not None and _bring_up_to_date(session, saved, stamp):
-                self.cache.put(saved.tracker, stamp)
-                return saved.tracker
+            if saved is not None:
+                if _bring_up_to_date(session, saved, stamp):
+                    self.cache.put(saved.tracker, stamp)
+                    return saved.tracker
+                self.cache.discard(sender_id)
             stored = session.execute(CURRENT_SESSION_DATA, {"sender_id": sender_id}).scalars().all()
         if not (self.domain and stored):
             return None

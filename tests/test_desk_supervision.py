@@ -103,3 +103,15 @@ async def test_agents_neither_see_the_board_nor_take_a_colleagues_case(desk, col
     page = await (await other.get(f"/escalations/{escalation_id}")).text()
     assert "take-over" not in page and 'href="/supervision"' not in page
     assert case(escalation_id).assignee_id == staff_id("agent")
+
+
+async def test_a_disabled_agents_open_chats_stay_on_the_board(desk):
+    escalation_id = escalate("c1", "complaint")
+    agent, boss = await desk.login("agent"), await desk.login("boss")
+    await post_json(agent, f"/api/escalations/{escalation_id}/claim", {})
+    with transaction() as session:
+        session.execute(update(Staff).where(Staff.username == "agent").values(active=False))
+    page = await (await boss.get("/supervision")).text()
+    row = page[page.index(f'id="agent-{staff_id("agent")}"'):]
+    row = row[:row.index("</tr>")]
+    assert "账号已停用" in row and case(escalation_id).reference in row and "接管" in row

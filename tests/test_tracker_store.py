@@ -188,3 +188,16 @@ def test_the_cache_keeps_only_the_latest_conversations(new_database, monkeypatch
         asyncio.run(store.save(trackers[sender]))
     assert asyncio.run(store.retrieve("a")) is not trackers["a"]
     assert asyncio.run(store.retrieve("c")) is trackers["c"]
+
+
+def test_an_empty_conversation_is_not_handed_back_and_a_new_model_empties_the_cache(new_database) -> None:
+    url = new_database()
+    store = UrlSQLTrackerStore(DOMAIN, host=url)
+    asyncio.run(store.save(DialogueStateTracker.from_events("nobody-yet", [], DOMAIN.slots)))
+    assert asyncio.run(store.retrieve("nobody-yet")) is None  # as Rasa's own store answers
+
+    one_saved_session(store)
+    read = asyncio.run(store.retrieve("customer-2"))
+    asyncio.run(store.save(read))
+    store.domain = DOMAIN  # what Rasa does when it loads another model
+    assert asyncio.run(store.retrieve("customer-2")) is not read

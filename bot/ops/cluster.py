@@ -155,6 +155,11 @@ class Cluster:
         self.action_ports = self.action_ports or [free_port() for _ in range(self.servers)]
         if not self.proxy:  # the one server's own ports are the public ones
             self.port, self.actions_port = self.rasa_ports[0], self.action_ports[0]
+            return
+        listeners = [self.port, self.actions_port, self.stats_port, *self.rasa_ports, *self.action_ports,
+                     *([self.console_port] if self.console else []), *([self.tls_port] if self.certificate else [])]
+        if len(set(listeners)) != len(listeners):
+            raise ValueError(f"two of the cluster's listeners would share a port: {sorted(listeners)}")
 
     @property
     def url(self) -> str:
@@ -314,7 +319,8 @@ def default_servers() -> int:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemAvailable:"):
             available = int(line.split()[1]) * 1024
-    return max(1, min(os.cpu_count() or 1, int(available // SERVER_MEMORY)))
+    cores = len(os.sched_getaffinity(0))  # the cores this process may use, not all the machine's
+    return max(1, min(cores, int(available // SERVER_MEMORY)))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -354,8 +360,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                       certificate=args.certificate, tls_port=args.tls_port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the servers on `kill` too
     try:
-        cluster.start()
-        print("\n".join(cluster.greeting))
+        try:
+            cluster.start()
+        finally:  # the first admin's password is shown once, even when a server then fails to start
+            print("\n".join(cluster.greeting), flush=True)
         print(f"HAProxy: {cluster.url}/webhooks/rest/webhook -> Rasa on {cluster.rasa_ports}")
         if cluster.certificate:
             print(f"HTTPS:   {cluster.tls_url}/")

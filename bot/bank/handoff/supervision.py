@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Dict, List, Optional
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from bot.bank.handoff import escalations
@@ -40,6 +40,7 @@ class Case:
 class AgentLoad:
     id: int
     name: str
+    active: bool                       # False: the account was disabled while it still had chats
     online: bool
     last_seen_minutes: Optional[int]   # None: never signed in
     cases: List[Case]
@@ -70,8 +71,9 @@ def board(session: Session, *, at: datetime) -> Board:
     for case in cases:
         if case.entry.assignee_id is not None:
             by_agent.setdefault(case.entry.assignee_id, []).append(case)
-    people = session.execute(select(Staff).where(Staff.active.is_(True), Staff.role.in_(AGENT_ROLES))).scalars()
-    agents = [AgentLoad(person.id, person.display_name,
+    people = session.execute(select(Staff).where(or_(
+        and_(Staff.active.is_(True), Staff.role.in_(AGENT_ROLES)), Staff.id.in_(list(by_agent))))).scalars()
+    agents = [AgentLoad(person.id, person.display_name, bool(person.active),
                         bool(person.last_seen_at) and local(person.last_seen_at) >= at - ONLINE_WINDOW,
                         _minutes(person.last_seen_at, at), by_agent.get(person.id, []))
               for person in people]
@@ -82,7 +84,11 @@ def board(session: Session, *, at: datetime) -> Board:
 
 def take_over(session: Session, escalation_id: int, supervisor_id: int, *, at: datetime) -> None:
     """The supervisor takes an open chat: from its agent, or straight from the queue."""
-    escalation = escalations.get_escalation(session, escalation_id)
+    escalations.get_escalation(session, escalation_id)
+    # Locked until commit, so an agent's close or a second supervisor's take-over at the
+    # same moment waits and then sees the case as this one left it (PostgreSQL; SQLite
+    # serialises writers anyway).
+    escalation = session.get(Escalation, escalation_id, with_for_update=True, populate_existing=True)
     supervisor = session.get(Staff, supervisor_id)
     if supervisor is None or not supervisor.active or supervisor.role != StaffRole.ADMIN:
         raise Refusal("forbidden", "只有值班主管（管理员）才能接管接待。")

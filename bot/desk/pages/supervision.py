@@ -32,7 +32,9 @@ def case_view(case: Case, staff_id: int) -> Dict[str, Any]:
 
 
 def agent_view(agent: AgentLoad, staff_id: int) -> Dict[str, Any]:
-    if agent.online:
+    if not agent.active:
+        seen = "账号已停用"
+    elif agent.online:
         seen = "在线"
     elif agent.last_seen_minutes is None:
         seen = "从未登录"
