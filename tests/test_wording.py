@@ -86,6 +86,8 @@ ALLOWED = {
     ("bot/bank/handoff/escalations.py", "transfer"): "a case note for staff",
     ("bot/bank/handoff/escalations.py", "outcome"): "a case note for staff",
     ("bot/bank/handoff/escalations.py", "close_note"): "a case note for staff",
+    ("bot/bank/handoff/supervision.py", "took_from"): "the take-over's case note for staff",
+    ("bot/bank/handoff/supervision.py", "take_over"): "the take-over's case note for staff",
     ("bot/bank/hours/holidays.py", "HOLIDAY_NAMES_ZH"): "names of public holidays (data)",
     ("bot/bank/knowledge/topics.py", "note"): "a console history line for staff",
     ("bot/bank/seed.py", "BRANCH_NOTICE"): "demo data staff would enter in the console",
