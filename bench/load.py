@@ -390,7 +390,7 @@ def markdown(results: List[Result]) -> str:
     return "\n".join(lines)
 
 
-# Places in a conversation, for latency against its length (a conversation once round is 16-17 messages).
+# Places in a conversation, for latency against its length (one round of the scripted conversation is 16-17 messages).
 POSITIONS = [(1, 17), (18, 34), (35, 68), (69, 136), (137, 100000)]
 
 
