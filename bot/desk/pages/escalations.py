@@ -245,7 +245,7 @@ def _script_url(request: web.Request) -> str:
 
 # --- acting -------------------------------------------------------------------------------
 
-async def _act(request: web.Request, func: Callable[..., None], *args: Any) -> Dict[str, Any]:
+async def act_on_case(request: web.Request, func: Callable[..., None], *args: Any) -> Dict[str, Any]:
     """`func(case, agent, *args)`, answered with the case as it is afterwards."""
     me = request["staff"].id
     await service(func, case_id(request), me, *args)
@@ -253,32 +253,32 @@ async def _act(request: web.Request, func: Callable[..., None], *args: Any) -> D
 
 
 async def _claim(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
-    return await _act(request, handoff.claim)
+    return await act_on_case(request, handoff.claim)
 
 
 async def _reply(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
-    return await _act(request, handoff.reply, text(data, "text"))
+    return await act_on_case(request, handoff.reply, text(data, "text"))
 
 
 async def _add_note(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
-    return await _act(request, handoff.add_note, text(data, "text"))
+    return await act_on_case(request, handoff.add_note, text(data, "text"))
 
 
 async def _transfer(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
     if not text(data, "to_staff_id"):
         raise Refusal("invalid", "请选择要转给哪位同事。")
-    return await _act(request, handoff.transfer, parse_int(data["to_staff_id"], "同事编号"))
+    return await act_on_case(request, handoff.transfer, parse_int(data["to_staff_id"], "同事编号"))
 
 
 async def _close(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
-    return await _act(request, handoff.close, text(data, "note"))
+    return await act_on_case(request, handoff.close, text(data, "note"))
 
 
 async def _callback(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
     reached = text(data, "reached")
     if reached not in ("yes", "no"):
         raise Refusal("invalid", "请选择是否联系上了客户。")
-    return await _act(request, handoff.finish_callback, reached == "yes", text(data, "note"))
+    return await act_on_case(request, handoff.finish_callback, reached == "yes", text(data, "note"))
 
 
 def _said(message: str) -> Callable[[Dict[str, Any]], Tuple[str, str]]:

@@ -19,7 +19,8 @@ from bot.bank.staff.accounts import ADMIN
 from bot.desk.access import NavItem, requires
 from bot.desk.common import json_ok
 from bot.desk.pages import form_action
-from bot.desk.pages.escalations import CASE, REFRESH_SECONDS, SUPERVISE, case_id, entry_view, on_duty, service
+from bot.desk.pages.escalations import (CASE, REFRESH_SECONDS, SUPERVISE, act_on_case, case_id, entry_view,
+                                        on_duty, service)
 from bot.desk.render import render
 
 routes = web.RouteTableDef()
@@ -75,9 +76,7 @@ async def board_api(request: web.Request) -> web.StreamResponse:
 
 
 async def _take_over(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]:
-    me = request["staff"].id
-    await service(supervision.take_over, case_id(request), me)
-    return {"escalation": entry_view((await service(supervision.escalations.detail, case_id(request))).entry, me)}
+    return await act_on_case(request, supervision.take_over)
 
 
 form_action(routes, CASE + "/take-over", SUPERVISE, run=on_duty(_take_over),
