@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from bot.bank.handoff import escalations as handoff
 from bot.bank.db import transaction
 from bot.bank.models import Escalation, Outbox, Staff
-from bot.desk import live_chat
+from bot.desk import live_chat, sockets
 from bot.bank.staff.accounts import create_staff
 from tests.bankdb import serve
 from tests import test_desk as shared
@@ -437,7 +437,7 @@ async def test_the_live_chat_refuses_other_sites_and_missing_tokens(desk, rasa):
     assert wrong_token.value.status == 403
     ws = await agent.ws_connect(path, headers={"Origin": origin(agent)})
     await ws.send_json({"type": "hello", "csrf": "x" * 32})
-    assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE and ws.close_code == live_chat.REFUSED
+    assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE and ws.close_code == sockets.REFUSED
     with pytest.raises(aiohttp.WSServerHandshakeError) as missing:
         await chat(agent, 999)
     assert missing.value.status == 404

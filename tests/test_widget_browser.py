@@ -505,3 +505,43 @@ def test_screenshots_of_the_open_widget(browser, site, name, viewport):
         assert customer.errors == []
     finally:
         context.close()
+
+
+def test_the_customer_and_the_agent_see_each_other_typing(widget, browser, site):
+    """Both sides through the real paths: the widget's socket to Rasa, the case row, the console's
+    live chat, and back through the delivery loop to the widget."""
+    from bot.bank.db import transaction
+    from bot.bank.handoff import escalations as handoff
+    from bot.bank.staff.accounts import create_staff
+    from bot.clock import now
+    from tests.test_desk import PASSWORD
+    from tests.test_desk_browser import sign_in
+
+    widget.open()
+    widget.ask("你好")
+    with transaction() as session:
+        agent_id = create_staff(session, username="wangfang", display_name="王芳", role="agent",
+                                password=PASSWORD, when=now()).id
+    ticket = serve(handoff.open_escalation, widget.session_id(), "widget", "human", [])
+    [case] = [entry for entry in serve(handoff.queue) if entry.reference == ticket.reference]
+    serve(handoff.claim, case.id, agent_id)
+    expect(widget.subtitle).to_have_text("王客服正在为您服务")
+
+    desk_context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    try:
+        agent = desk_context.new_page()
+        console = widget.desk.url.rstrip("/")
+        sign_in(agent, console, "wangfang")
+        agent.goto(f"{console}/escalations/{case.id}")
+        customer_typing = agent.locator("[data-chat-typing]")
+        expect(customer_typing).to_be_hidden()
+        widget.input.press_sequentially("我想问一下", delay=50)
+        expect(customer_typing).to_be_visible()
+        expect(customer_typing).to_have_text("客户正在输入…")
+
+        expect(widget.typing).to_be_hidden()
+        agent.get_by_label("回复客户").press_sequentially("好的，请稍等", delay=50)
+        expect(widget.typing).to_be_visible()
+        expect(widget.typing).to_have_attribute("title", "王客服正在输入…")
+    finally:
+        desk_context.close()

@@ -86,6 +86,8 @@ ALLOWED = {
     ("bot/bank/handoff/escalations.py", "transfer"): "a case note for staff",
     ("bot/bank/handoff/escalations.py", "outcome"): "a case note for staff",
     ("bot/bank/handoff/escalations.py", "close_note"): "a case note for staff",
+    ("bot/bank/handoff/live.py", "SYSTEM_AUTHOR"): "the author of notes the console writes itself, for staff",
+    ("bot/bank/handoff/live.py", "alert_supervisors"): "the supervisor alert's case note for staff",
     ("bot/bank/handoff/supervision.py", "took_from"): "the take-over's case note for staff",
     ("bot/bank/handoff/supervision.py", "take_over"): "the take-over's case note for staff",
     ("bot/bank/hours/holidays.py", "HOLIDAY_NAMES_ZH"): "names of public holidays (data)",

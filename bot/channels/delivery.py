@@ -13,6 +13,11 @@ route (`bot.bank.messaging.notifications`), as it does when a row is parked
 after its retries. `SmsDelivery` sends the notifications whose route has
 become SMS, from whichever server claims them first; `remind_once` sends the
 day-before booking reminders the same way.
+
+A pusher that can show the customer that the agent is typing (`TypingPusher`)
+gets those signals in the same loop (bot/bank/handoff/live.py), each
+showing claimed by one server. Typing is a courtesy: a failure is logged
+and never retried.
 """
 from __future__ import annotations
 
@@ -20,7 +25,8 @@ import asyncio
 import logging
 import os
 import socket
-from typing import Any, Callable, Dict, Optional, Protocol
+from datetime import timedelta
+from typing import Any, Callable, Dict, List, Optional, Protocol, runtime_checkable
 
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed
@@ -28,7 +34,7 @@ from sanic import Blueprint, Sanic
 
 from bot.bank.booking import reminders
 from bot.bank.db import transaction
-from bot.bank.handoff import escalations
+from bot.bank.handoff import escalations, live
 from bot.bank.messaging import notifications, outbox
 from bot.bank.messaging.outbox import OutboxItem, Unreachable
 from bot.bank.messaging.sms import NoticeSender, notice_sender
@@ -42,6 +48,16 @@ class Pusher(Protocol):
     """Sends one outbox item to its recipient; raises if it could not."""
 
     async def push(self, item: OutboxItem) -> None:
+        ...
+
+
+@runtime_checkable
+class TypingPusher(Pusher, Protocol):
+    """A pusher that can also show the customer that the agent is typing, at most once per `typing_every`."""
+
+    typing_every: timedelta
+
+    async def show_typing(self, shown: live.TypingShown) -> None:
         ...
 
 
@@ -81,7 +97,20 @@ class OutboxDelivery:
         delivered = 0
         for item in items:
             delivered += await self._deliver(item)
+        if isinstance(self.pusher, TypingPusher):
+            await self._show_typing(self.pusher)
         return delivered
+
+    async def _show_typing(self, pusher: TypingPusher) -> None:
+        for shown in await asyncio.to_thread(self._claim_typing, pusher.typing_every):
+            try:
+                await pusher.show_typing(shown)
+            except Exception as error:  # a courtesy only: never retried
+                logger.info("could not show %s that the agent is typing: %r", self.channel, error)
+
+    def _claim_typing(self, every: timedelta) -> List[live.TypingShown]:
+        with transaction() as session:
+            return live.claim_typing(session, self.channel, at=now(), every=every)
 
     def _release_and_claim(self) -> list:
         with transaction() as session:

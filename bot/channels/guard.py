@@ -9,7 +9,8 @@ channel's `on_new_message` so that:
 * if Rasa answers nothing, fails, or has not answered within `deadline`
   seconds (default 4.5, `HELPLINE_REPLY_DEADLINE`), the customer gets a warm
   apology with the 24-hour hotline, unless an agent has the conversation
-  (a paused tracker: the silence is the agent's). Rasa's processing is never
+  (a paused tracker: the silence is the agent's, and the agent is told at
+  once that the customer wrote, bot/bank/handoff/live.py). Rasa's processing is never
   cancelled: the message stays in the tracker, a late answer still reaches
   the output channel (and `on_late`, for channels whose replies are
   collected and returned once), and the next message is handled normally;
@@ -34,6 +35,9 @@ from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from rasa.shared.core.constants import USER_INTENT_RESTART, USER_INTENT_SESSION_START
 
 from bot import metrics
+from bot.bank.db import transaction
+from bot.bank.handoff import live
+from bot.clock import now
 from bot.logs import conversation_id
 from bot.ratelimit import RateLimiter, shared_address_limiter, shared_limiter
 from bot.settings import settings
@@ -93,6 +97,16 @@ async def is_paused(agent: Any, sender_id: str) -> bool:
         logger.exception("could not read the tracker to check for a hand-off")
         return False
     return bool(tracker and tracker.is_paused())
+
+
+def tell_the_agent(sender_id: str) -> None:
+    """Mark the customer's message on their open case, for the agent's console to announce.
+    The message itself is in the tracker already: a database fault here loses nothing."""
+    try:
+        with transaction() as session:
+            live.customer_wrote(session, sender_id, at=now())
+    except Exception:
+        logger.exception("could not mark the customer's message on their case")
 
 
 async def _process(on_new_message: OnNewMessage, message: UserMessage, channel: str) -> bool:
@@ -172,6 +186,7 @@ async def guard(on_new_message: OnNewMessage, message: UserMessage, *, agent: An
             return Verdict.QUIET
         reason = "slow" if not done else "empty" if task.result() else "error"
         if await is_paused(agent, message.sender_id):
+            await asyncio.to_thread(tell_the_agent, message.sender_id)
             return Verdict.QUIET
         logger.warning("no answer from Rasa for a %s message (%s): apologising", channel, reason)
         metrics.APOLOGIES.labels(channel, reason).inc()

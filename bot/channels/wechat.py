@@ -22,6 +22,7 @@ import secrets
 import time
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -30,6 +31,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.bank.db import transaction
+from bot.bank.handoff import live
 from bot.bank.messaging import outbox
 from bot.bank.messaging.outbox import OutboxItem
 from bot.channels import client_address, wechat_xml
@@ -51,6 +53,8 @@ MESSAGE_TTL = 600  # WeChat's retries end within ~20 s; keep ids well past that
 BUTTONS_TTL = 3600  # as long as a Rasa session lasts
 RETRY_POLL = 0.2
 DEFAULT_REPLY_TIMEOUT = 4.0  # WeChat waits 5 s for a passive reply
+# "Typing" lasts 15 s and may not be sent again meanwhile, and only within 30 s of the customer's message.
+TYPING_LASTS, TYPING_WINDOW = timedelta(seconds=15), timedelta(seconds=30)
 # Fields that become store keys (at most 200 characters) and Rasa sender ids;
 # WeChat's are 10-30 characters.
 IDENTIFIERS = ("ToUserName", "FromUserName", "CreateTime", "MsgId")
@@ -169,11 +173,19 @@ def queue_late_reply(openid: str, messages: List[Dict[str, Any]]) -> None:
 
 
 class WeChatPusher:
-    """Sends outbox items as customer service text messages, or as template messages."""
+    """Sends outbox items as customer service text messages, or as template messages,
+    and shows the customer that the agent is typing where WeChat allows it."""
+
+    typing_every = TYPING_LASTS
 
     def __init__(self, api: WeChatApi, store: RetryStore) -> None:
         self.api = api
         self.store = store
+
+    async def show_typing(self, shown: live.TypingShown) -> None:
+        """WeChat refuses "typing" more than 30 s after the customer's last message: not even asked then."""
+        if shown.customer_wrote_at is not None and now() - shown.customer_wrote_at <= TYPING_WINDOW:
+            await self.api.typing(shown.conversation_id)
 
     async def push(self, item: OutboxItem) -> None:
         """Each message as text (buttons numbered), or the item's template message;

@@ -1,4 +1,4 @@
-"""The WeChat API calls the bot makes: fetch an access token, send a text, send a template message.
+"""The WeChat API calls the bot makes: fetch an access token, send a text, show "typing", send a template message.
 
 An access token is good for `expires_in` seconds (7200) and WeChat limits
 how often one may be fetched. It comes from `stable_token` (normal mode),
@@ -178,6 +178,10 @@ class WeChatApi:
         """A customer service text message (allowed for 48 h after the customer last wrote)."""
         await self.call("/cgi-bin/message/custom/send",
                         {"touser": openid, "msgtype": "text", "text": {"content": content}})
+
+    async def typing(self, openid: str) -> None:
+        """Show the customer "对方正在输入" for 15 s (only within 30 s of their last message)."""
+        await self.call("/cgi-bin/message/custom/typing", {"touser": openid, "command": "Typing"})
 
     async def send_template(self, openid: str, template_id: str, data: Dict[str, Any]) -> None:
         """A template message: allowed at any time to a follower, with the fields the template defines."""

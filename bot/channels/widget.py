@@ -23,6 +23,11 @@ Messages pass the channel guard (bot/channels/guard.py) like every channel's:
 rate limit, and an apology with the hotline if Rasa fails or is slow; a late
 answer still reaches the room.
 
+Typing, during a hand-off: the widget sends `typing` while the customer types
+to an agent (at most every few seconds; the server keeps one per
+TYPING_EVERY per socket) and gets `agent_typing` while the agent types
+(bot/bank/handoff/live.py).
+
 Every bot message reaches the widget as one `bot_message_evt` event:
 `{"text"?, "buttons"?: [{"title", "payload"}], "image"?, "custom"?, "agent"?}`
 plus `"id"` for pushed outbox messages, so a message that both the history
@@ -35,7 +40,9 @@ import inspect
 import json
 import logging
 import re
+import time
 import uuid
+from datetime import timedelta
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import rasa.core.channels.channel
@@ -49,12 +56,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.bank.db import transaction
+from bot.bank.handoff import live
 from bot.bank.messaging import outbox
 from bot.bank.messaging.outbox import OutboxItem, Unreachable
 from bot.channels import client_address
 from bot.channels.delivery import attach_delivery, poll
 from bot.channels.guard import guard
 from bot.channels.widget_presence import REFRESH_SECONDS, RedisPresence
+from bot.clock import now
 from bot.logs import client_address as logged_client
 from bot.settings import settings
 
@@ -62,6 +71,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "widget"
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
+TYPING_EVERY = timedelta(seconds=3)   # both ways: how often a typing signal is passed on
 
 
 def widget_message(message: Dict[str, Any]) -> Dict[str, Any]:
@@ -102,6 +112,11 @@ def pushed_messages(item: OutboxItem) -> List[Dict[str, Any]]:
     """An outbox item's messages as widget events, each with its own id."""
     return [{"id": push_id(item.id, index), **widget_message({**message, **message.get("metadata", {})})}
             for index, message in enumerate(item.messages)]
+
+
+def customer_typing(session_id: str) -> None:
+    with transaction() as session:
+        live.customer_typing(session, session_id, at=now())
 
 
 def already_recorded_pushes(session_id: str) -> List[str]:
@@ -147,6 +162,11 @@ class WidgetOutput(SocketIOOutput):
         namespace = self.namespace or "/"
         manager = self.sio.manager
         return namespace not in manager.rooms or not any(True for _ in manager.get_participants(namespace, session_id))
+
+    typing_every = TYPING_EVERY
+
+    async def show_typing(self, shown: live.TypingShown) -> None:
+        await self.sio.emit("agent_typing", {}, room=shown.conversation_id, namespace=self.namespace)
 
     async def push(self, item: OutboxItem) -> None:
         """Emit to the session's room. A notification for a customer who has left raises
@@ -294,6 +314,17 @@ class WidgetInput(SocketIOInput):
             message = UserMessage(str(data.get("message", "")), WidgetOutput(sio, self.bot_message_evt, namespace, presence),
                                   session_id, input_channel=CHANNEL, metadata=self._metadata(data))
             await guard(on_new_message, message, agent=server["app"].ctx.agent, address=address)
+
+        @sio.on("typing", namespace=namespace)
+        async def typing(sid: str, _data: Any = None) -> None:
+            """The customer is typing to an agent: marked on their case, once per TYPING_EVERY per socket."""
+            session = await sio.get_session(sid, namespace=namespace)
+            session_id, last = session.get("session_id"), session.get("typed_at")
+            moment = time.monotonic()
+            if not session_id or (last is not None and moment - last < TYPING_EVERY.total_seconds()):
+                return
+            await sio.save_session(sid, {**session, "typed_at": moment}, namespace=namespace)
+            await asyncio.to_thread(customer_typing, session_id)
 
         def make_pusher(_app: Sanic) -> WidgetOutput:
             return WidgetOutput(sio, self.bot_message_evt, namespace, presence)

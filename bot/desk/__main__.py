@@ -27,6 +27,7 @@ from bot.bank.refusals import Refusal
 from bot.bank.seed import seed_if_empty
 from bot.bank.staff.accounts import ensure_first_admin, reset_password_by_username
 from bot.clock import now
+from bot.desk import alerts
 from bot.desk.app import create_app
 from bot.knowledge import live
 from bot.settings import settings
@@ -66,7 +67,9 @@ def _serve() -> int:
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     _say(f"Desk:    http://{shown}:{port}/  (staff console)")
     live.warm_up()   # the matcher behind agents' suggested answers
-    web.run_app(create_app(config=config), host=host, port=port, print=None, access_log=None)
+    app = create_app(config=config)
+    app.cleanup_ctx.append(alerts.watch_overdue)   # urgent cases past target, to the supervisors
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
     return 0
 
 

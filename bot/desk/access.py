@@ -57,8 +57,19 @@ class NavItem:
         return bool(re.match(self.current or re.escape(self.href), path))
 
 
+@dataclass(frozen=True)
+class PageScript:
+    """A script every page loads for those with `permission` (e.g. the agents' alerts),
+    given the websocket it talks to and the session's CSRF token."""
+
+    filename: str
+    permission: str
+    socket: str
+
+
 GRANTS_KEY = web.AppKey("desk_grants", dict)     # role -> frozenset of permissions
 NAV_KEY = web.AppKey("desk_nav", list)           # NavItems, by order
+SCRIPTS_KEY = web.AppKey("desk_scripts", list)   # PageScripts
 
 
 class Denied(web.HTTPForbidden):

@@ -16,9 +16,9 @@ from aiohttp import web
 
 from bot.bank.booking.counter import STATUS_LABELS
 from bot.bank.formatting import WEEKDAY_LABELS, chinese_date, hm, month_day
-from bot.desk import live_chat
+from bot.desk import alerts, live_chat
 from bot.bank.staff.accounts import ROLE_LABELS
-from bot.desk.access import GRANTS_KEY, NAV_KEY, access_middleware, merge_grants
+from bot.desk.access import GRANTS_KEY, NAV_KEY, SCRIPTS_KEY, access_middleware, merge_grants
 from bot.desk.common import SETTINGS
 from bot.desk.login_state import LOGIN_STATE, login_state
 from bot.desk.pages import (
@@ -47,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
-PAGE_MODULES: Sequence[ModuleType] = (escalations, live_chat, auth, bookings, branches, capacity, deferrals, holidays,
+PAGE_MODULES: Sequence[ModuleType] = (escalations, live_chat, alerts, auth, bookings, branches, capacity, deferrals, holidays,
                                       notifications, staff, insights, knowledge, widget_demo, canned, suggestions,
                                       case_search, case_tags, supervision)
 
@@ -74,6 +74,7 @@ def create_app(pages: Sequence[ModuleType] = PAGE_MODULES, config: Optional[Sett
     app[GRANTS_KEY] = merge_grants(getattr(module, "GRANTS", {}) for module in pages)
     app[NAV_KEY] = sorted((item for module in pages for item in getattr(module, "NAV", ())),
                          key=lambda item: item.order)
+    app[SCRIPTS_KEY] = [script for module in pages for script in getattr(module, "SCRIPTS", ())]
     app[LOGIN_STATE] = login_state(app[SETTINGS].redis_url)
     app.on_cleanup.append(_close_login_state)
     for module in pages:

@@ -7,18 +7,16 @@ transferred or closed, the first-reply timer moved on, Rasa could not be
 reached). The agent's replies come back over the same socket and go through
 bot.bank.handoff exactly like the reply form's.
 
-Browsers send cookies with a websocket handshake from any site, and neither
-SameSite=Lax nor the CSRF check of form posts covers it. So besides being
-signed in with `escalations.handle` (the access middleware, before the
-upgrade), the handshake must come from a page of this console (`Origin`),
-and the session's CSRF token must arrive as the `csrf` query parameter or
-as the first message, `{"type": "hello", "csrf": …}`.
+Besides being signed in with `escalations.handle`, the handshake must pass
+the checks every console websocket does (bot/desk/sockets.py).
 
 To the page: {"type": "line", role, text, at, agent, who, time},
-{"type": "status", …the case as the queue shows it, transcript_available, message},
+{"type": "status", …the case as the queue shows it, transcript_available, message,
+customer_typing},
 {"type": "sent", id, text}, {"type": "error", id, message}, {"type": "pong"}.
-From the page: hello, {"type": "reply", "id", "text"}, {"type": "ping"} (keeps
-the agent counted as online). Close codes: 4000 the case is no longer open,
+From the page: hello, {"type": "reply", "id", "text"}, {"type": "typing"} (the
+agent is typing, shown to the customer: bot/bank/handoff/live.py),
+{"type": "ping"} (keeps the agent counted as online). Close codes: 4000 the case is no longer open,
 4403 the CSRF token was missing or wrong; the page reconnects after others.
 """
 from __future__ import annotations
@@ -28,15 +26,16 @@ import json
 import logging
 import math
 from typing import Any, Dict, Tuple
-from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.bank.handoff import escalations as handoff
+from bot.bank.handoff import live
 from bot.bank.handoff.models import OPEN_ESCALATION_STATUSES
 from bot.bank.masking import mask_text
 from bot.bank.refusals import Refusal
-from bot.desk.access import Denied, requires
+from bot.desk import sockets
+from bot.desk.access import requires
 from bot.desk.pages.escalations import (
     CASE,
     HANDLE,
@@ -48,23 +47,15 @@ from bot.desk.pages.escalations import (
     snapshot_end,
 )
 from bot.desk.common import SETTINGS
-from bot.desk.security import DeskSession, csrf_matches
+from bot.desk.sockets import check_upgrade, until_either
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 POLL_SECONDS = 1.0
-HELLO_SECONDS = 10.0
-ENDED, REFUSED = 4000, 4403
+ENDED = 4000
 UNAVAILABLE = "对话记录暂时读不到（机器人服务连接不上），正在自动重试；客户发来的消息不会丢失。"
-
-
-def same_origin(request: web.Request) -> bool:
-    """The socket is opened by a page of this console, not by another site
-    riding on the agent's cookie (cross-site websocket hijacking)."""
-    origin = urlsplit(request.headers.get("Origin", ""))
-    return origin.scheme in ("http", "https") and origin.netloc.lower() == (request.host or "").lower()
 
 
 def _since(request: web.Request, default: float) -> float:
@@ -74,16 +65,6 @@ def _since(request: web.Request, default: float) -> float:
     except (KeyError, ValueError):
         return default
     return since if math.isfinite(since) and since > 0 else default
-
-
-async def _hello(ws: web.WebSocketResponse, session: DeskSession) -> bool:
-    """The CSRF token as the first message (kept out of URLs and logs)."""
-    try:
-        message = await ws.receive(timeout=HELLO_SECONDS)
-        data = json.loads(message.data) if message.type == WSMsgType.TEXT else None
-    except (asyncio.TimeoutError, ValueError):
-        return False
-    return isinstance(data, dict) and data.get("type") == "hello" and csrf_matches(session, data.get("csrf"))
 
 
 class Chat:
@@ -106,13 +87,14 @@ class Chat:
         shown: Dict[str, Any] = {}
         try:
             while True:
-                entry = (await service(handoff.detail, self.escalation_id)).entry
+                case = await service(handoff.detail, self.escalation_id)
+                entry = case.entry
                 lines, available = await live_lines(self.config, self.conversation_id, since)
                 for line in lines:
                     await self.send("line", **line)
                     since = max(since, line["at"])
                 status = {**entry_view(entry, self.staff_id), "transcript_available": available,
-                          "message": "" if available else UNAVAILABLE}
+                          "message": "" if available else UNAVAILABLE, "customer_typing": case.customer_typing}
                 if status != shown:
                     await self.send("status", **status)
                     shown = status
@@ -138,6 +120,8 @@ class Chat:
         kind = message.get("type") if isinstance(message, dict) else None
         if kind == "reply":
             await self.reply(message)
+        elif kind == "typing":
+            await service(live.agent_typing, self.escalation_id, self.staff_id)
         elif kind == "ping":
             await mark_present(self.staff_id)
             await self.send("pong")
@@ -160,29 +144,15 @@ class Chat:
 @requires(HANDLE)
 async def live_chat(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=30)
-    if not ws.can_prepare(request).ok:
-        raise Refusal("invalid", "这个地址是接待页面里的在线对话连接，请从人工接待页面打开。")
-    if not same_origin(request):
-        raise Denied("连接来源不是本工作台的页面，已拒绝。")
-    session, token = request["desk_session"], request.query.get("csrf")
-    if token is not None and not csrf_matches(session, token):
-        raise Denied("页面已过期或来源不明（安全校验未通过）。请刷新页面。")
+    check_upgrade(request, ws, "这个地址是接待页面里的在线对话连接，请从人工接待页面打开。")
     case = await service(handoff.detail, case_id(request))   # an unknown case: 404, not a socket
-    await ws.prepare(request)
-    if token is None and not await _hello(ws, session):
-        await ws.close(code=REFUSED, message=b"csrf")
+    if not await sockets.prepare(request, ws):
         return ws
     staff_id = request["staff"].id
     await mark_present(staff_id)
     chat = Chat(ws, case.entry.id, staff_id, case.conversation_id, request.app[SETTINGS])
-    feed = asyncio.create_task(chat.feed(_since(request, snapshot_end(case.transcript))))
-    listen = asyncio.create_task(chat.listen())
-    try:
-        await asyncio.wait((feed, listen), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        feed.cancel()
-        listen.cancel()
-    if feed.done() and not feed.cancelled():   # closed here, not by the page: say why
-        code, why = feed.result()
+    ended = await until_either(chat.feed(_since(request, snapshot_end(case.transcript))), chat.listen())
+    if ended is not None:   # closed here, not by the page: say why
+        code, why = ended
         await ws.close(code=code, message=why)
     return ws

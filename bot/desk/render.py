@@ -17,7 +17,7 @@ from aiohttp import web
 from bot.bank.hours import schedule
 from bot.bank.refusals import Refusal
 from bot.bank.profile import load_profile
-from bot.desk.access import NAV_KEY, Denied, Handler, can
+from bot.desk.access import NAV_KEY, SCRIPTS_KEY, Denied, Handler, can
 from bot.desk.common import error_status, is_api, json_error, run_db, today
 from bot.desk.security import FLASH_COOKIE, take_flash
 
@@ -28,6 +28,7 @@ def desk_context(request: web.Request) -> Dict[str, Any]:
         "staff": request.get("staff"),
         "csrf_token": session.csrf if session else "",
         "nav": [item for item in request.app[NAV_KEY] if can(request, item.permission)],
+        "page_scripts": [script for script in request.app[SCRIPTS_KEY] if can(request, script.permission)],
         "flash": take_flash(request),
         "bank_name": load_profile().name,
         "path": request.path,

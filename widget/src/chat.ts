@@ -12,6 +12,9 @@ import { TEXT } from "./text";
 import type { BotMessage, Entry, History } from "./types";
 
 const TYPING_TIMEOUT_MS = 25000;
+// An agent's typing is shown this long after each signal; the customer's is sent at most this often.
+const AGENT_TYPING_MS = 6000;
+const TYPING_EVERY_MS = 3000;
 const SVG = "http://www.w3.org/2000/svg";
 const CHAT_ICON_PATH =
   "M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.5 3.4 6L4.6 21l4.2-2.3c1 .3 2.1.4 3.2.4 5.5 0 10-3.6 10-8s-4.5-8-10-8zm-4 9.2a1.2 1.2 0 110-2.4 1.2 1.2 0 010 2.4zm4 0a1.2 1.2 0 110-2.4 1.2 1.2 0 010 2.4zm4 0a1.2 1.2 0 110-2.4 1.2 1.2 0 010 2.4z";
@@ -58,12 +61,14 @@ export class Chat {
   private agent: string | null = null; // the person at the bank in the conversation
   private unsent = false; // a send failed while offline: say so until we are back
   private typingTimer = 0;
+  private typedAt = 0; // when the agent was last told the customer is typing
 
   constructor(host: HTMLElement, title: string, server: ServerOptions, private readonly hotline = "") {
     this.connection = new Connection(server, {
       status: (status) => this.showStatus(status),
       history: (history) => this.showHistory(history),
       message: (message) => this.receive(message),
+      agentTyping: () => this.showTyping(AGENT_TYPING_MS, TEXT.agentTyping(this.agent || "")),
     });
     const shadow = host.attachShadow({ mode: "open" });
     const style = el("style", {}, STYLES);
@@ -102,7 +107,10 @@ export class Chat {
       event.preventDefault();
       this.sendTyped();
     });
-    this.input.addEventListener("input", () => this.fitInput());
+    this.input.addEventListener("input", () => {
+      this.fitInput();
+      this.tellAgentTyping();
+    });
     this.input.addEventListener("keydown", (event) => {
       // Enter sends, Shift+Enter is a new line; Enter that confirms a Chinese
       // input-method candidate (isComposing, or keyCode 229 in older Safari) is not a send.
@@ -184,6 +192,13 @@ export class Chat {
     this.input.focus();
   }
 
+  /** While a person at the bank is in the conversation, they see that the customer is typing. */
+  private tellAgentTyping(): void {
+    if (this.agent === null || !this.input.value.trim() || Date.now() - this.typedAt < TYPING_EVERY_MS) return;
+    this.typedAt = Date.now();
+    this.connection.typing();
+  }
+
   /** Grow the box with what is typed (up to its max-height), shrink it after sending. */
   private fitInput(): void {
     this.input.style.height = "auto";
@@ -197,7 +212,8 @@ export class Chat {
       return false;
     }
     this.add({ from: "user", text: shown || message });
-    if (!this.agent) this.showTyping(); // an agent may take minutes: no dots for them
+    this.typedAt = 0;
+    if (this.agent === null) this.showTyping(TYPING_TIMEOUT_MS, TEXT.typing); // an agent may take minutes: no dots for them
     return true;
   }
 
@@ -282,10 +298,12 @@ export class Chat {
     return group;
   }
 
-  private showTyping(): void {
+  /** The dots, for `ms` or until the next message; `label` is what a screen reader or a tooltip says. */
+  private showTyping(ms: number, label: string): void {
     this.typing.hidden = false;
+    this.typing.title = label;
     window.clearTimeout(this.typingTimer);
-    this.typingTimer = window.setTimeout(() => this.hideTyping(), TYPING_TIMEOUT_MS);
+    this.typingTimer = window.setTimeout(() => this.hideTyping(), ms);
     this.scrollToEnd();
   }
 

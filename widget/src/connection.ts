@@ -14,6 +14,7 @@ export interface Listener {
   status(status: Status): void;
   history(history: History): void;
   message(message: BotMessage): void;
+  agentTyping(): void;
 }
 
 export interface ServerOptions {
@@ -57,6 +58,7 @@ export class Connection {
       this.listener.history(history);
     });
     socket.on("bot_uttered", (message: BotMessage) => this.listener.message(message));
+    socket.on("agent_typing", () => this.listener.agentTyping());
     socket.on("disconnect", (reason) => {
       this.ready = false;
       this.setStatus("reconnecting");
@@ -71,6 +73,11 @@ export class Connection {
   private setStatus(status: Status): void {
     this.status = status;
     this.listener.status(status);
+  }
+
+  /** Tell the agent the customer is typing (the caller keeps it to every few seconds). */
+  typing(): void {
+    if (this.socket && this.ready) this.socket.emit("typing", {});
   }
 
   /** Send what the customer typed or the payload of a button they clicked

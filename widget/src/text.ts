@@ -16,6 +16,7 @@ export const TEXT = {
   placeholder: "请输入您的问题，按回车发送",
   send: "发送",
   typing: "正在输入",
+  agentTyping: (agent: string) => `${agent || "人工客服"}正在输入…`,
   image: "图片",
   you: "我",
   agent: (agent: string) => agent,

@@ -46,6 +46,8 @@ ONLINE_WINDOW = timedelta(minutes=5)
 UNCLAIMED_LIMIT = timedelta(minutes=20)
 DEFAULT_HANDLE_MINUTES = 4
 MAX_REPLY_CHARS = 2000
+# A typing signal (bot/bank/handoff/live.py) is shown this long; each side resends it while typing.
+TYPING_FRESH = timedelta(seconds=6)
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class Detail:
     transcript: List[Dict[str, str]]
     notes: List[Dict[str, str]]
     close_note: Optional[str]
+    customer_typing: bool
 
 
 # --- availability -------------------------------------------------------------------------------
@@ -226,7 +229,11 @@ def _ticket(session: Session, escalation: Escalation, at: datetime) -> Ticket:
     return Ticket(escalation.reference, escalation.status, escalation.priority, escalation.reason, position, wait)
 
 
-def _open_for(session: Session, conversation_id: str) -> Optional[Escalation]:
+def is_typing(moment: Optional[datetime], at: datetime) -> bool:
+    return moment is not None and at - local(moment) <= TYPING_FRESH
+
+
+def open_for(session: Session, conversation_id: str) -> Optional[Escalation]:
     return session.execute(select(Escalation).where(Escalation.conversation_id == conversation_id,
                                                     Escalation.status.in_(OPEN_ESCALATION_STATUSES))).scalars().first()
 
@@ -259,7 +266,7 @@ def open_escalation(session: Session, conversation_id: str, channel: str, reason
     knowledge-base topic the customer last asked about, if any."""
     if reason not in REASONS:
         raise ValueError(f"unknown escalation reason {reason!r}")
-    existing = _open_for(session, conversation_id)
+    existing = open_for(session, conversation_id)
     if existing is None:
         try:
             with session.begin_nested():
@@ -267,7 +274,7 @@ def open_escalation(session: Session, conversation_id: str, channel: str, reason
                                            topic)
                 session.add(existing)
         except IntegrityError:  # the same hand-off arrived twice at once: the other one won
-            existing = _open_for(session, conversation_id)
+            existing = open_for(session, conversation_id)
     elif REASONS[reason].priority.rank < Priority(existing.priority).rank:
         existing.priority, existing.reason = REASONS[reason].priority, reason
     session.flush()
@@ -287,7 +294,7 @@ def request_callback(session: Session, conversation_id: str, channel: str, reaso
 
 def ticket_for(session: Session, conversation_id: str, *, at: datetime) -> Optional[Ticket]:
     """The open ticket of a conversation, if any (e.g. "还要等多久")."""
-    escalation = _open_for(session, conversation_id)
+    escalation = open_for(session, conversation_id)
     return _ticket(session, escalation, at) if escalation else None
 
 
@@ -316,8 +323,9 @@ def detail(session: Session, escalation_id: int, *, at: datetime) -> Detail:
     escalation = get_escalation(session, escalation_id)
     notes = [{"author": note.author, "text": note.text, "at": note.created_at.isoformat()}
              for note in escalation.notes]
+    typing = escalation.status == WITH_AGENT and is_typing(escalation.customer_typing_at, at)
     return Detail(queue_entry(escalation, at), escalation.conversation_id, list(escalation.transcript or []),
-                  notes, escalation.close_note)
+                  notes, escalation.close_note, typing)
 
 
 def get_escalation(session: Session, escalation_id: int) -> Escalation:
@@ -401,6 +409,7 @@ def reply(session: Session, escalation_id: int, staff_id: int, text: str, *, at:
     text = _clean(text)
     escalation, staff = _own_case(session, escalation_id, staff_id)
     escalation.first_reply_at = escalation.first_reply_at or at
+    escalation.agent_typing_at = None   # the reply ends the "typing" the customer sees
     remember(escalation, text)
     title = agent_title(staff)
     notifications.notify(session, NotificationKind.AGENT_REPLY, escalation.channel, escalation.conversation_id,

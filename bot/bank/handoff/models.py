@@ -77,6 +77,14 @@ class Escalation(Base):
     claimed_at = Column(DateTime(timezone=True))
     first_reply_at = Column(DateTime(timezone=True))
     resolved_at = Column(DateTime(timezone=True))
+    # What happens live (bot/bank/handoff/live.py): the customer's last message
+    # and typing while the case is open, the agent's typing and when it was
+    # last shown to the customer, and when the duty supervisor was alerted.
+    customer_wrote_at = Column(DateTime(timezone=True))
+    customer_typing_at = Column(DateTime(timezone=True))
+    agent_typing_at = Column(DateTime(timezone=True))
+    typing_shown_at = Column(DateTime(timezone=True))
+    supervisor_alerted_at = Column(DateTime(timezone=True))
 
     assignee = relationship("Staff")
     notes = relationship("EscalationNote", cascade="all, delete-orphan", order_by="EscalationNote.id",

@@ -6,6 +6,9 @@
  *                    (bot/desk/live_chat.py): new messages appear as they come,
  *                    replies go out with Enter (Shift+Enter for a new line),
  *                    and a dropped connection is retried with growing pauses.
+ *                    While the agent types the customer is told so (at most
+ *                    every TYPING_EVERY_MS), and "客户正在输入…" shows while
+ *                    the customer types.
  *
  * Each new message is also announced on the chat as a "chat:line" event.
  *
@@ -18,6 +21,7 @@
 const SPEAKER_ROLES = new Set(["user", "bot", "agent"]);
 const ENDED = 4000;
 const REFUSED = 4403;
+const TYPING_EVERY_MS = 3000;
 
 function clock() {
   return new Date().toLocaleTimeString("zh-CN", { hour12: false });
@@ -29,6 +33,7 @@ function liveQueue(box) {
   const title = document.title;
   let touched = 0;   // never swap the table while someone is about to press 接入
   const timer = setInterval(refresh, seconds * 1000);
+  document.addEventListener("desk:alert", refresh);   // a new case: no need to wait for the next refresh
 
   function countInTitle() {
     const counts = box.querySelector("[data-waiting]");
@@ -83,6 +88,8 @@ class LiveChat {
     this.scroller = root.querySelector("[data-chat-scroll]");
     this.state = root.querySelector("[data-chat-state]");
     this.notice = root.querySelector("[data-chat-notice]");
+    this.customerTyping = root.querySelector("[data-chat-typing]");
+    this.typedAt = 0;
     this.form = root.querySelector("[data-chat-form]");
     this.box = this.form && this.form.querySelector("textarea");
     this.since = Number(root.dataset.since) || 0;
@@ -92,6 +99,7 @@ class LiveChat {
     this.pending = null;   // {id, item}: the reply on its way, until the server confirms it
     if (this.form) {
       this.form.addEventListener("submit", (event) => this.submit(event));
+      this.box.addEventListener("input", () => this.typing());
       this.box.addEventListener("keydown", (event) => {
         // Enter also confirms a word in a Chinese input method: never send then.
         if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
@@ -119,6 +127,12 @@ class LiveChat {
 
   send(message) {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  typing() {
+    if (!this.canReply || !this.box.value.trim() || Date.now() - this.typedAt < TYPING_EVERY_MS) return;
+    this.typedAt = Date.now();
+    this.send({ type: "typing" });
   }
 
   show(state, text) {
@@ -186,6 +200,7 @@ class LiveChat {
       sla.textContent = status.sla.label || "—";
       sla.className = `sla sla-${status.sla.state}`;
     }
+    if (this.customerTyping) this.customerTyping.hidden = !status.customer_typing;
     if (status.transcript_available) this.show("online", "已连接，新消息会自动显示");
     else this.show("warn", status.message);
     if (status.can_reply !== this.canReply) {
