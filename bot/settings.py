@@ -69,6 +69,10 @@ class Settings:
     reply_deadline: str = _env("HELPLINE_REPLY_DEADLINE", "4.5",
                                "seconds before a customer gets an apology instead of silence")
     outbox_poll: str = _env("HELPLINE_OUTBOX_POLL", "0.5", "seconds between outbox deliveries")
+    attachment_days_text: str = _env("HELPLINE_ATTACHMENT_DAYS", "30",
+                                     "days the photos and files of a hand-off are kept, then deleted")
+    public_url: str = _env("HELPLINE_PUBLIC_URL", "http://localhost:5005",
+                           "the address customers reach the Rasa servers at (links to files agents send on WeChat)")
     rest_callback_url: str = _env("HELPLINE_REST_CALLBACK_URL", "", "where the REST channel pushes later messages")
     rest_callback_secret: str = _env("HELPLINE_REST_CALLBACK_SECRET", "", "HMAC key that signs those pushes")
     wechat_token: str = _env("WECHAT_TOKEN", "", "WeChat official account token; empty: the channel refuses all")
@@ -142,6 +146,10 @@ class Settings:
     @property
     def tracker_cache_size(self) -> int:
         return int(self.tracker_cache_text)
+
+    @property
+    def attachment_days(self) -> int:
+        return int(self.attachment_days_text)
 
     @property
     def reminder_poll(self) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from contextlib import contextmanager
 import subprocess
 import threading
 import time
@@ -180,6 +181,9 @@ def site(bundle, tmp_path_factory) -> Iterator[Tuple[Stack, FlakyRelay, DeskServ
             stack.start()
             relay = FlakyRelay(stack.rasa_port)
             env.setenv("WIDGET_SERVER_URL", f"http://127.0.0.1:{relay.port}{NAMESPACE}")
+            # The console's live chat reads the conversation from this Rasa.
+            env.setenv("RASA_URL", f"http://127.0.0.1:{stack.rasa_port}")
+            env.setenv("RASA_TOKEN", stack.token)
             desk = DeskServer().start()
             yield stack, relay, desk
             desk.stop()
@@ -507,9 +511,10 @@ def test_screenshots_of_the_open_widget(browser, site, name, viewport):
         context.close()
 
 
-def test_the_customer_and_the_agent_see_each_other_typing(widget, browser, site):
-    """Both sides through the real paths: the widget's socket to Rasa, the case row, the console's
-    live chat, and back through the delivery loop to the widget."""
+@contextmanager
+def agent_on_the_case(widget, browser):
+    """An agent, 王芳, on duty: the customer asks for a person, the bot queues and pauses the
+    conversation, she claims the case and has its page open in a browser of her own."""
     from bot.bank.db import transaction
     from bot.bank.handoff import escalations as handoff
     from bot.bank.staff.accounts import create_staff
@@ -517,22 +522,32 @@ def test_the_customer_and_the_agent_see_each_other_typing(widget, browser, site)
     from tests.test_desk import PASSWORD
     from tests.test_desk_browser import sign_in
 
-    widget.open()
-    widget.ask("你好")
+    username = f"agent-{widget.session_id()[:8]}"   # one per test: the module shares a database
     with transaction() as session:
-        agent_id = create_staff(session, username="wangfang", display_name="王芳", role="agent",
+        agent_id = create_staff(session, username=username, display_name="王芳", role="agent",
                                 password=PASSWORD, when=now()).id
-    ticket = serve(handoff.open_escalation, widget.session_id(), "widget", "human", [])
-    [case] = [entry for entry in serve(handoff.queue) if entry.reference == ticket.reference]
+    serve(handoff.touch_presence, agent_id)
+    widget.ask("转人工")
+    case = serve(handoff.open_for, widget.session_id())
     serve(handoff.claim, case.id, agent_id)
     expect(widget.subtitle).to_have_text("王客服正在为您服务")
-
     desk_context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     try:
         agent = desk_context.new_page()
         console = widget.desk.url.rstrip("/")
-        sign_in(agent, console, "wangfang")
+        sign_in(agent, console, username)
         agent.goto(f"{console}/escalations/{case.id}")
+        yield agent
+    finally:
+        desk_context.close()
+
+
+def test_the_customer_and_the_agent_see_each_other_typing(widget, browser):
+    """Both sides through the real paths: the widget's socket to Rasa, the case row, the console's
+    live chat, and back through the delivery loop to the widget."""
+    widget.open()
+    widget.ask("你好")
+    with agent_on_the_case(widget, browser) as agent:
         customer_typing = agent.locator("[data-chat-typing]")
         expect(customer_typing).to_be_hidden()
         widget.input.press_sequentially("我想问一下", delay=50)
@@ -543,5 +558,33 @@ def test_the_customer_and_the_agent_see_each_other_typing(widget, browser, site)
         agent.get_by_label("回复客户").press_sequentially("好的，请稍等", delay=50)
         expect(widget.typing).to_be_visible()
         expect(widget.typing).to_have_attribute("title", "王客服正在输入…")
-    finally:
-        desk_context.close()
+
+
+def test_a_customers_photo_reaches_the_agent_who_opens_it(widget, browser):
+    """The photo goes up the widget's socket, is kept with the case, shows in both windows,
+    and opens for the agent from the console; the bot, paused for the agent, says nothing."""
+    from tests.files import png
+
+    widget.open()
+    widget.ask("你好")
+    with agent_on_the_case(widget, browser) as agent:
+        expect(widget.page.locator(".attach")).to_be_visible()
+        answers = widget.bot_bubbles.count()
+        widget.page.locator("input[type=file]").set_input_files(
+            files=[{"name": "诈骗短信13800138000.png", "mimeType": "image/png", "buffer": png(40, 30)}])
+        sent = widget.user_bubbles.last.locator("img")
+        expect(sent).to_be_visible()
+        assert sent.evaluate("image => image.naturalWidth") == 40   # served back by the Rasa server's files route
+
+        image = agent.locator("[data-chat-log] a.chat-file img")
+        expect(image).to_be_visible()
+        expect(image).to_have_attribute("alt", "诈骗短信*******8000.png")
+        assert image.evaluate("image => image.naturalWidth") == 40
+        with agent.context.expect_page() as opened:
+            image.click()
+        tab = opened.value
+        tab.wait_for_load_state()
+        assert "/attachments/" in tab.url
+        assert "13800138000" not in agent.content()
+        agent.screenshot(path=str(ROOT / "docs" / "screenshots" / "desk-attachment.png"), full_page=True)
+        assert widget.bot_bubbles.count() == answers

@@ -18,6 +18,7 @@ import pytest
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 
 from bot import wording, wording_catalogue
+from bot.bank.handoff.attachments import REFUSALS
 from bot.bank.booking.lifecycle import BRING_KEYS
 from bot.bank.debit_day.models import RequestStatus
 from bot.bank.messaging.models import NotificationKind
@@ -86,6 +87,9 @@ ALLOWED = {
     ("bot/bank/handoff/escalations.py", "transfer"): "a case note for staff",
     ("bot/bank/handoff/escalations.py", "outcome"): "a case note for staff",
     ("bot/bank/handoff/escalations.py", "close_note"): "a case note for staff",
+    ("bot/bank/handoff/attachments.py", "stem"): "the stored name of a file sent without one",
+    ("bot/bank/handoff/attachments.py", "label"): "how a customer's file stands in the transcript staff read",
+    ("bot/channels/wechat.py", "PHOTO_NAME"): "the stored name of a photo sent on WeChat",
     ("bot/bank/handoff/live.py", "SYSTEM_AUTHOR"): "the author of notes the console writes itself, for staff",
     ("bot/bank/handoff/live.py", "alert_supervisors"): "the supervisor alert's case note for staff",
     ("bot/bank/handoff/supervision.py", "took_from"): "the take-over's case note for staff",
@@ -209,6 +213,7 @@ FAMILIES = {
     "utter_callback_window_": ["soon", "today_morning", "today_afternoon", "tomorrow_morning", "tomorrow_afternoon"],
     # Every step a stuck customer may be asked again with nothing to choose from (actions/loops.py).
     "utter_stuck_": ["phone", "otp_code", "new_debit_day", "callback_phone", "loan_ref", "booking_day"],
+    "utter_attachment_": list(REFUSALS),
 }
 
 

@@ -22,6 +22,7 @@ from bot.bank.debit_day.models import (
     RequestStatus,
 )
 from bot.bank.handoff.models import (
+    Attachment,
     CannedReply,
     Escalation,
     EscalationNote,
@@ -44,7 +45,7 @@ from bot.bank.messaging.models import (
 from bot.bank.staff.models import Staff, StaffRole
 
 __all__ = [
-    "Base", "Booking", "CannedReply", "BookingStatus", "Branch", "CapacityRule", "ChannelLink", "CoBorrower",
+    "Attachment", "Base", "Booking", "CannedReply", "BookingStatus", "Branch", "CapacityRule", "ChannelLink", "CoBorrower",
     "CoBorrowerConfirmation", "ConfirmationStatus", "CsatSurvey", "Customer", "DeferralRequest",
     "Escalation", "EscalationNote", "EscalationStatus", "EscalationTag", "HoursException", "KnowledgeRevision",
     "KnowledgeTopic",

@@ -34,7 +34,7 @@ from sanic import Blueprint, Sanic
 
 from bot.bank.booking import reminders
 from bot.bank.db import transaction
-from bot.bank.handoff import escalations, live
+from bot.bank.handoff import attachments, escalations, live
 from bot.bank.messaging import notifications, outbox
 from bot.bank.messaging.outbox import OutboxItem, Unreachable
 from bot.bank.messaging.sms import NoticeSender, notice_sender
@@ -42,6 +42,7 @@ from bot.clock import now
 from bot.settings import settings
 
 logger = logging.getLogger(__name__)
+PURGE_SECONDS = 3600.0
 
 
 class Pusher(Protocol):
@@ -182,6 +183,12 @@ class SmsDelivery:
         return sent
 
 
+def purge_attachments() -> int:
+    """Empty the hand-off files past the bank's retention (any server may; it is one UPDATE)."""
+    with transaction() as session:
+        return attachments.purge_expired(session, at=now())
+
+
 def remind_once() -> int:
     """One pass of the day-before reminders (each booking claimed once across all servers)."""
     with transaction() as session:
@@ -206,13 +213,16 @@ def _outbox_poll() -> float:
 
 def attach_jobs(blueprint: Blueprint) -> None:
     """For as long as the Sanic app serves `blueprint` (the ops channel's), send SMS notifications
-    and the day-before reminders; every server runs both, and claims keep each send to one."""
+    and the day-before reminders, and delete expired files; every server runs them, and claims
+    keep each send to one."""
 
     @blueprint.listener("after_server_start")
     async def _start(app: Sanic, _loop: Optional[asyncio.AbstractEventLoop]) -> None:
         app.add_task(poll("SMS notifications", SmsDelivery().deliver_pending, _outbox_poll), name="notifications-sms")
         app.add_task(poll("booking reminders", lambda: asyncio.to_thread(remind_once),
                           lambda: settings().reminder_poll), name="booking-reminders")
+        app.add_task(poll("expired attachments", lambda: asyncio.to_thread(purge_attachments),
+                          lambda: PURGE_SECONDS), name="attachments-purge")
 
 
 def attach_delivery(blueprint: Blueprint, channel: str, make_pusher: Callable[[Sanic], Pusher]) -> None:

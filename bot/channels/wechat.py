@@ -9,6 +9,10 @@ channel's pusher, which also delivers agent replies and staff decisions.
 Retries are recognised by MsgId in a store shared by all workers
 (`bot.channels.dedup`) and never reach Rasa twice.
 
+A photo sent while the customer has an open case is fetched through the
+media API and kept with the case for the agent; an agent's photo goes back
+as an image message, a PDF as a link (an official account cannot send files).
+
 Plaintext, compatible and safe (AES) modes are supported; see docs/wechat.md
 for the official account settings. Without a token every request is refused,
 so a server with no WeChat account configured still starts.
@@ -25,23 +29,26 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
 
+import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.bank.db import transaction
-from bot.bank.handoff import live
+from bot.bank.handoff import attachments, live
 from bot.bank.messaging import outbox
 from bot.bank.messaging.outbox import OutboxItem
+from bot.bank.refusals import Refusal
 from bot.channels import client_address, wechat_xml
 from bot.channels.dedup import RetryStore, make_store
 from bot.channels.delivery import attach_delivery
 from bot.channels.guard import apology_text, guarded
-from bot.channels.wechat_api import DEFAULT_API_BASE, WeChatApi
+from bot.channels.wechat_api import DEFAULT_API_BASE, WeChatApi, WeChatApiError
 from bot.channels.wechat_crypto import CryptoError, WeChatCipher, signature, signature_matches
 from bot.channels.wechat_xml import BadXml
 from bot.clock import now
+from bot.settings import settings
 from bot.wording import text_of
 
 logger = logging.getLogger(__name__)
@@ -53,6 +60,7 @@ MESSAGE_TTL = 600  # WeChat's retries end within ~20 s; keep ids well past that
 BUTTONS_TTL = 3600  # as long as a Rasa session lasts
 RETRY_POLL = 0.2
 DEFAULT_REPLY_TIMEOUT = 4.0  # WeChat waits 5 s for a passive reply
+PHOTO_NAME = "微信图片"
 # "Typing" lasts 15 s and may not be sent again meanwhile, and only within 30 s of the customer's message.
 TYPING_LASTS, TYPING_WINDOW = timedelta(seconds=15), timedelta(seconds=30)
 # Fields that become store keys (at most 200 characters) and Rasa sender ids;
@@ -166,6 +174,23 @@ def _bot_messages(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return [{key: message[key] for key in keep if key in message} for message in messages]
 
 
+def files_in(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The files (bot/bank/handoff/attachments.py) that outbox messages carry."""
+    return [message["metadata"]["file"] for message in messages
+            if isinstance((message.get("metadata") or {}).get("file"), dict)]
+
+
+def stored_file(token: str) -> attachments.File:
+    with transaction() as session:
+        return attachments.for_customer(session, token, at=now())
+
+
+def keep_photo(openid: str, content: bytes) -> attachments.Sent:
+    """A photo the customer sent, for the agent of their open case."""
+    with transaction() as session:
+        return attachments.from_customer(session, openid, content, PHOTO_NAME, at=now())
+
+
 def queue_late_reply(openid: str, messages: List[Dict[str, Any]]) -> None:
     """Hand an answer that missed the passive window to the outbox (already in the tracker)."""
     with transaction() as session:
@@ -197,8 +222,19 @@ class WeChatPusher:
         for part in parts:
             for piece in wechat_xml.split_bytes(part):
                 await self.api.send_text(item.recipient_id, piece)
+        for file in files_in(item.messages):
+            await self._send_file(item.recipient_id, file)
         if buttons:
             await remember_buttons(self.store, item.recipient_id, buttons)
+
+    async def _send_file(self, openid: str, file: Dict[str, Any]) -> None:
+        """An agent's photo as an image message; a PDF (which an official account cannot send)
+        as a link to it on the Rasa servers."""
+        if not str(file.get("type", "")).startswith("image/"):
+            await self.api.send_text(openid, f"{settings().public_url.rstrip('/')}/webhooks/widget/files/{file['token']}")
+            return
+        found = await asyncio.to_thread(stored_file, str(file["token"]))
+        await self.api.send_image(openid, await self.api.upload_image(found.content, found.name, found.content_type))
 
 
 class WeChatInput(InputChannel):
@@ -218,6 +254,7 @@ class WeChatInput(InputChannel):
         self.config = config
         self.cipher = WeChatCipher(config.encoding_aes_key, config.app_id) if config.encoding_aes_key else None
         self.store = make_store()
+        self.api: Optional[WeChatApi] = None   # with app_id and app_secret (`_attach_pusher`)
         self._background: Set[asyncio.Task] = set()
 
     # --- authentication ----------------------------------------------------------
@@ -322,7 +359,23 @@ class WeChatInput(InputChannel):
             return await self._ask_rasa(inbound, heard, on_new_message) if heard else VOICE_UNHEARD
         if kind == "event":
             return await self._on_event(inbound, on_new_message)
+        if kind == "image" and self.api is not None:
+            return await self._on_photo(inbound, on_new_message)
         return UNSUPPORTED_REPLY
+
+    async def _on_photo(self, inbound: Inbound, on_new_message: OnNewMessage) -> Optional[str]:
+        """A photo (of a scam SMS, a statement) for the agent of the customer's open case: fetched
+        through the media API, kept with the case, and passed to Rasa as the customer's message.
+        Without an open case the customer is told how to reach a person."""
+        try:
+            content = await self.api.media(inbound.fields.get("MediaId", ""))
+            sent = await asyncio.to_thread(keep_photo, inbound.openid, content)
+        except Refusal as error:
+            return attachments.customer_refusal(error)
+        except (WeChatApiError, aiohttp.ClientError, asyncio.TimeoutError) as error:
+            logger.warning("could not fetch a photo from WeChat: %r", error)
+            return apology_text()
+        return await self._ask_rasa(inbound, attachments.label(sent.name), on_new_message, {"file": sent.as_metadata()})
 
     async def _on_event(self, inbound: Inbound, on_new_message: OnNewMessage) -> Optional[str]:
         """Welcome new followers, run menu clicks as intents; other events need no reply."""
@@ -345,11 +398,13 @@ class WeChatInput(InputChannel):
             return [{"text": apology_text()}]
         return _bot_messages(message.output_channel.messages)
 
-    async def _ask_rasa(self, inbound: Inbound, text: str, on_new_message: OnNewMessage) -> Optional[str]:
+    async def _ask_rasa(self, inbound: Inbound, text: str, on_new_message: OnNewMessage,
+                        metadata: Optional[Dict[str, Any]] = None) -> Optional[str]:
         """Rasa's answer as passive text if ready within reply_timeout; else None and push it later."""
         message = UserMessage(text, CollectingOutputChannel(), sender_id=inbound.openid, input_channel=CHANNEL,
                               message_id=inbound.fields.get("MsgId"),
-                              metadata={"wechat": {"msg_type": inbound.kind, "account": inbound.account}})
+                              metadata={"wechat": {"msg_type": inbound.kind, "account": inbound.account},
+                                        **(metadata or {})})
         task = asyncio.ensure_future(self._run_rasa(message, on_new_message))
         try:
             messages = await asyncio.wait_for(asyncio.shield(task), self.config.reply_timeout)
@@ -450,7 +505,7 @@ class WeChatInput(InputChannel):
 
     def _attach_pusher(self, webhook: Blueprint) -> None:
         """Deliver this channel's outbox rows through one API client, closed when the server stops."""
-        api = WeChatApi(self.config.app_id, self.config.app_secret, self.config.api_base)
+        api = self.api = WeChatApi(self.config.app_id, self.config.app_secret, self.config.api_base)
         attach_delivery(webhook, CHANNEL, lambda _app: WeChatPusher(api, self.store))
 
         @webhook.listener("before_server_stop")

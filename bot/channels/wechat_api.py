@@ -1,4 +1,5 @@
-"""The WeChat API calls the bot makes: fetch an access token, send a text, show "typing", send a template message.
+"""The WeChat API calls the bot makes: fetch an access token, send a text or an image, fetch
+and upload media, show "typing", send a template message.
 
 An access token is good for `expires_in` seconds (7200) and WeChat limits
 how often one may be fetched. It comes from `stable_token` (normal mode),
@@ -26,7 +27,7 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
 
 import aiohttp
 
@@ -178,6 +179,48 @@ class WeChatApi:
         """A customer service text message (allowed for 48 h after the customer last wrote)."""
         await self.call("/cgi-bin/message/custom/send",
                         {"touser": openid, "msgtype": "text", "text": {"content": content}})
+
+    async def send_image(self, openid: str, media_id: str) -> None:
+        """A customer service image message, from a media_id `upload_image` gave."""
+        await self.call("/cgi-bin/message/custom/send",
+                        {"touser": openid, "msgtype": "image", "image": {"media_id": media_id}})
+
+    async def _answered(self, fetch: Callable[[str], Awaitable[Tuple[Optional[bytes], Dict[str, Any]]]]) -> Any:
+        """`fetch(token)` gives (bytes, {}) or (None, WeChat's JSON answer); refresh an expired
+        token and retry once, as `call` does."""
+        token = await self.access_token()
+        content, data = await fetch(token)
+        if content is None and data.get("errcode") in EXPIRED_TOKEN_ERRORS:
+            await self._drop_token(token)
+            content, data = await fetch(await self.access_token())
+        if content is None and data.get("errcode", 0) != 0:
+            raise WeChatApiError(data.get("errcode"), data.get("errmsg", ""))
+        return content if content is not None else data
+
+    async def media(self, media_id: str) -> bytes:
+        """A file a customer sent (a photo), by its MediaId (WeChat keeps it 3 days)."""
+
+        async def fetch(token: str) -> Tuple[Optional[bytes], Dict[str, Any]]:
+            async with self._http().get(f"{self.api_base}/cgi-bin/media/get",
+                                        params={"access_token": token, "media_id": media_id}) as response:
+                body = await response.read()
+                if response.content_type in ("application/json", "text/plain"):   # an error, as JSON
+                    return None, json.loads(body or b"{}")
+                return body, {}
+
+        return await self._answered(fetch)
+
+    async def upload_image(self, content: bytes, name: str, content_type: str) -> str:
+        """A temporary image for `send_image`; its media_id."""
+
+        async def fetch(token: str) -> Tuple[Optional[bytes], Dict[str, Any]]:
+            form = aiohttp.FormData()
+            form.add_field("media", content, filename=name, content_type=content_type)
+            async with self._http().post(f"{self.api_base}/cgi-bin/media/upload",
+                                         params={"access_token": token, "type": "image"}, data=form) as response:
+                return None, await response.json(content_type=None)
+
+        return (await self._answered(fetch))["media_id"]
 
     async def typing(self, openid: str) -> None:
         """Show the customer "对方正在输入" for 15 s (only within 30 s of their last message)."""

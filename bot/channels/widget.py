@@ -28,8 +28,16 @@ to an agent (at most every few seconds; the server keeps one per
 TYPING_EVERY per socket) and gets `agent_typing` while the agent types
 (bot/bank/handoff/live.py).
 
+Files, during a hand-off: the widget sends a photo or PDF as an `attachment`
+event ({name, data: bytes}); it is kept with the case
+(bot/bank/handoff/attachments.py) and passed to Rasa as the customer's
+message with the file in its metadata, and the acknowledgement carries the
+file as stored or the refusal in the bank's words. A client's own metadata
+may never carry `file`. The customer opens a file of their conversation at
+`/webhooks/widget/files/<token>` (agents open theirs in the console).
+
 Every bot message reaches the widget as one `bot_message_evt` event:
-`{"text"?, "buttons"?: [{"title", "payload"}], "image"?, "custom"?, "agent"?}`
+`{"text"?, "buttons"?: [{"title", "payload"}], "image"?, "custom"?, "agent"?, "file"?}`
 plus `"id"` for pushed outbox messages, so a message that both the history
 and a push carry is shown once.
 """
@@ -56,9 +64,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.bank.db import transaction
-from bot.bank.handoff import live
+from bot.bank.handoff import attachments, live
 from bot.bank.messaging import outbox
 from bot.bank.messaging.outbox import OutboxItem, Unreachable
+from bot.bank.refusals import Refusal
 from bot.channels import client_address
 from bot.channels.delivery import attach_delivery, poll
 from bot.channels.guard import guard
@@ -72,6 +81,7 @@ logger = logging.getLogger(__name__)
 CHANNEL = "widget"
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
 TYPING_EVERY = timedelta(seconds=3)   # both ways: how often a typing signal is passed on
+MAX_EVENT_BYTES = attachments.MAX_BYTES + 64 * 1024   # a file and its name in one socket.io event
 
 
 def widget_message(message: Dict[str, Any]) -> Dict[str, Any]:
@@ -83,7 +93,14 @@ def widget_message(message: Dict[str, Any]) -> Dict[str, Any]:
                             for button in buttons]
     if message.get("agent"):
         shown["agent"] = message["agent"]
+    if isinstance(message.get("file"), dict):
+        shown["file"] = file_view(message["file"])
     return shown
+
+
+def file_view(file: Dict[str, Any]) -> Dict[str, str]:
+    """What the widget needs of a file to show and open it (its link is built from the token)."""
+    return {key: str(file.get(key, "")) for key in ("token", "name", "type")}
 
 
 def history_messages(events: List[Any]) -> List[Dict[str, Any]]:
@@ -95,8 +112,11 @@ def history_messages(events: List[Any]) -> List[Dict[str, Any]]:
     messages = []
     for event in events:
         if isinstance(event, UserUttered) and event.text:
-            text = (event.metadata or {}).get("display") or event.text
-            messages.append({"from": "user", "text": text})
+            metadata = event.metadata or {}
+            if isinstance(metadata.get("file"), dict):
+                messages.append({"from": "user", "file": file_view(metadata["file"])})
+            else:
+                messages.append({"from": "user", "text": metadata.get("display") or event.text})
         elif isinstance(event, BotUttered):
             shown = widget_message(event.message())
             if shown:
@@ -117,6 +137,16 @@ def pushed_messages(item: OutboxItem) -> List[Dict[str, Any]]:
 def customer_typing(session_id: str) -> None:
     with transaction() as session:
         live.customer_typing(session, session_id, at=now())
+
+
+def from_customer(session_id: str, content: bytes, name: str) -> attachments.Sent:
+    with transaction() as session:
+        return attachments.from_customer(session, session_id, content, name, at=now())
+
+
+def for_customer(token: str) -> attachments.File:
+    with transaction() as session:
+        return attachments.for_customer(session, token, at=now())
 
 
 def already_recorded_pushes(session_id: str) -> List[str]:
@@ -229,13 +259,14 @@ class WidgetInput(SocketIOInput):
                 metadata = json.loads(metadata)
             except ValueError:
                 return {}
-        return metadata if isinstance(metadata, dict) else {}
+        # `file` is set by the server for files it stored (`attachment` below), never by a client.
+        return {key: value for key, value in metadata.items() if key != "file"} if isinstance(metadata, dict) else {}
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # As in Rasa: an empty list leaves CORS to Sanic (`rasa run --cors`), which
         # only the polling fallback needs; WebSockets are not subject to CORS.
         sio = socketio.AsyncServer(async_mode="sanic", cors_allowed_origins=[],
-                                   client_manager=_client_manager())
+                                   client_manager=_client_manager(), max_http_buffer_size=MAX_EVENT_BYTES)
         presence = _presence()
         widget_webhook = SocketBlueprint(sio, self.socketio_path, "widget_webhook", __name__)
         self.sio = sio
@@ -325,6 +356,36 @@ class WidgetInput(SocketIOInput):
                 return
             await sio.save_session(sid, {**session, "typed_at": moment}, namespace=namespace)
             await asyncio.to_thread(customer_typing, session_id)
+
+        @sio.on("attachment", namespace=namespace)
+        async def attachment(sid: str, data: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+            """A photo or PDF for the agent of the customer's open case: kept, then passed to Rasa
+            as the customer's message (so the transcript has it). Answers the widget's
+            acknowledgement with the file as stored, or with the refusal's words."""
+            session = await sio.get_session(sid, namespace=namespace)
+            session_id, address = session.get("session_id"), session.get("address")
+            content, name = (data or {}).get("data"), (data or {}).get("name")
+            if not session_id or not isinstance(content, (bytes, bytearray)):
+                return {"error": attachments.customer_refusal(Refusal("attachment_empty", ""))}
+            try:
+                sent = await asyncio.to_thread(from_customer, session_id, bytes(content), str(name or ""))
+            except Refusal as error:
+                return {"error": attachments.customer_refusal(error)}
+            logged_client.set(address)
+            message = UserMessage(attachments.label(sent.name), WidgetOutput(sio, self.bot_message_evt, namespace, presence),
+                                  session_id, input_channel=CHANNEL, metadata={"file": sent.as_metadata()})
+            await guard(on_new_message, message, agent=server["app"].ctx.agent, address=address)
+            return {"file": file_view(sent.as_metadata())}
+
+        @widget_webhook.route("/files/<token:str>", methods=["GET"])
+        async def file(_request: Request, token: str) -> HTTPResponse:
+            """A file of the conversation, for the customer who has its token (staff open files in the console)."""
+            try:
+                found = await asyncio.to_thread(for_customer, token)
+            except Refusal:
+                return response.text("", status=404)
+            return response.raw(found.content, content_type=found.content_type,
+                                headers={**attachments.SERVED_HEADERS, **attachments.disposition(found)})
 
         def make_pusher(_app: Sanic) -> WidgetOutput:
             return WidgetOutput(sio, self.bot_message_evt, namespace, presence)

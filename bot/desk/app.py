@@ -15,6 +15,7 @@ import jinja2
 from aiohttp import web
 
 from bot.bank.booking.counter import STATUS_LABELS
+from bot.bank.handoff.attachments import MAX_BYTES
 from bot.bank.formatting import WEEKDAY_LABELS, chinese_date, hm, month_day
 from bot.desk import alerts, live_chat
 from bot.bank.staff.accounts import ROLE_LABELS
@@ -22,6 +23,7 @@ from bot.desk.access import GRANTS_KEY, NAV_KEY, SCRIPTS_KEY, access_middleware,
 from bot.desk.common import SETTINGS
 from bot.desk.login_state import LOGIN_STATE, login_state
 from bot.desk.pages import (
+    attachments,
     auth,
     bookings,
     branches,
@@ -44,12 +46,13 @@ from bot.desk.render import errors_middleware
 from bot.settings import Settings, settings
 
 HERE = Path(__file__).resolve().parent
+MAX_UPLOAD = MAX_BYTES + 64 * 1024
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
 PAGE_MODULES: Sequence[ModuleType] = (escalations, live_chat, alerts, auth, bookings, branches, capacity, deferrals, holidays,
                                       notifications, staff, insights, knowledge, widget_demo, canned, suggestions,
-                                      case_search, case_tags, supervision)
+                                      case_search, case_tags, supervision, attachments)
 
 
 def _setup_templates(app: web.Application) -> None:
@@ -68,7 +71,8 @@ async def _close_login_state(app: web.Application) -> None:
 
 def create_app(pages: Sequence[ModuleType] = PAGE_MODULES, config: Optional[Settings] = None) -> web.Application:
     """The console with these page modules (routes, menu entries, grants) and settings."""
-    app = web.Application(middlewares=[errors_middleware, access_middleware])
+    # Room for a 5 MB file an agent sends, and its form fields.
+    app = web.Application(middlewares=[errors_middleware, access_middleware], client_max_size=MAX_UPLOAD)
     app[SETTINGS] = config or settings()
     _setup_templates(app)
     app[GRANTS_KEY] = merge_grants(getattr(module, "GRANTS", {}) for module in pages)

@@ -31,7 +31,8 @@ CHANNEL_LABELS = {"widget": "网页客服", "wechat": "微信公众号", "rest":
 # How a bank refusal reaches a program calling the JSON API: its code picks
 # the HTTP status; every code not listed is a conflict with the current state.
 HTTP_STATUS_BY_CODE = {"invalid": 400, "unauthenticated": 401, "forbidden": 403, "other_branch": 403,
-                       "not_found": 404, "unavailable": 503}
+                       "not_found": 404, "gone": 410, "unavailable": 503, "attachment_empty": 400,
+                       "attachment_type": 415, "attachment_too_large": 413}
 
 
 async def run_db(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:

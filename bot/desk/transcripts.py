@@ -11,7 +11,7 @@ NLU the intent of a question the same way (`POST /model/parse`).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
 import aiohttp
@@ -32,6 +32,7 @@ class Line:
     text: str          # masked
     at: float          # Unix time
     agent: str = ""    # e.g. 王客服, for agent lines
+    file: Optional[Dict[str, Any]] = None   # a photo or PDF sent with it: {id, name, type}
 
     def as_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -41,9 +42,12 @@ def _line(event: Dict[str, Any]) -> Line | None:
     text = event.get("text")
     if event.get("event") not in ("user", "bot") or not text:
         return None
-    agent = (event.get("metadata") or {}).get("agent", "") if event["event"] == "bot" else ""
+    metadata = event.get("metadata") or {}
+    agent = metadata.get("agent", "") if event["event"] == "bot" else ""
     role = "agent" if agent else event["event"]
-    return Line(role, mask_text(text), float(event.get("timestamp") or 0), agent)
+    sent = metadata.get("file")
+    file = {key: sent.get(key) for key in ("id", "name", "type")} if isinstance(sent, dict) else None
+    return Line(role, mask_text(text), float(event.get("timestamp") or 0), agent, file)
 
 
 def lines_from_events(events: List[Dict[str, Any]], since: float = 0.0) -> List[Line]:

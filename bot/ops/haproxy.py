@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "config" / "haproxy.cfg.j2"
 COMPOSE_CONFIG = ROOT / "deploy" / "haproxy.cfg"
 MAX_BODY_BYTES = 1024 ** 2
+# A photo or PDF an agent sends from the console (bot/desk/pages/attachments.py), with its form.
+MAX_UPLOAD_BYTES = 6 * 1024 ** 2
 
 Server = Tuple[str, str]  # (name, host:port)
 
@@ -48,6 +50,7 @@ class ProxyLayout:
     resolvers: bool = False             # look server names up in Docker's DNS
     maxconn: int = 4096
     max_body: int = MAX_BODY_BYTES
+    max_upload: int = MAX_UPLOAD_BYTES
 
     def __post_init__(self) -> None:
         if not self.rasa or not self.actions:

@@ -9,12 +9,14 @@ import { renderText, safeUrl } from "./markdown";
 import { load, save } from "./storage";
 import { STYLES } from "./styles";
 import { TEXT } from "./text";
-import type { BotMessage, Entry, History } from "./types";
+import type { BotMessage, Entry, History, SentFile } from "./types";
 
 const TYPING_TIMEOUT_MS = 25000;
 // An agent's typing is shown this long after each signal; the customer's is sent at most this often.
 const AGENT_TYPING_MS = 6000;
 const TYPING_EVERY_MS = 3000;
+const MAX_FILE_BYTES = 5 * 1024 * 1024; // as bot/bank/handoff/attachments.py
+const FILE_TYPES = "image/jpeg,image/png,application/pdf";
 const SVG = "http://www.w3.org/2000/svg";
 const CHAT_ICON_PATH =
   "M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.5 3.4 6L4.6 21l4.2-2.3c1 .3 2.1.4 3.2.4 5.5 0 10-3.6 10-8s-4.5-8-10-8zm-4 9.2a1.2 1.2 0 110-2.4 1.2 1.2 0 010 2.4zm4 0a1.2 1.2 0 110-2.4 1.2 1.2 0 010 2.4zm4 0a1.2 1.2 0 110-2.4 1.2 1.2 0 010 2.4z";
@@ -53,6 +55,10 @@ export class Chat {
   private readonly typing = el("div", { class: "typing", "aria-hidden": "true", title: TEXT.typing });
   private readonly input = el("textarea", { id: "helpline-input", rows: "1", placeholder: TEXT.placeholder,
     enterkeyhint: "send", maxlength: "1000" });
+  // Photos and PDFs go to a person at the bank, so the button shows only while one is in the conversation.
+  private readonly attachButton = el("button", { class: "attach", type: "button", "aria-label": TEXT.attach,
+    title: TEXT.attach }, "📎");
+  private readonly fileInput = el("input", { type: "file", accept: FILE_TYPES, hidden: "" });
 
   private readonly connection: Connection;
   private entries: Entry[] = [];
@@ -102,7 +108,11 @@ export class Chat {
 
     const composer = el("form", { class: "composer" });
     const label = el("label", { class: "visually-hidden", for: "helpline-input" }, TEXT.inputLabel);
-    composer.append(label, this.input, el("button", { class: "send", type: "submit" }, TEXT.send));
+    composer.append(label, this.attachButton, this.fileInput, this.input,
+      el("button", { class: "send", type: "submit" }, TEXT.send));
+    this.attachButton.hidden = true;
+    this.attachButton.addEventListener("click", () => this.fileInput.click());
+    this.fileInput.addEventListener("change", () => this.sendFile());
     composer.addEventListener("submit", (event) => {
       event.preventDefault();
       this.sendTyped();
@@ -192,6 +202,31 @@ export class Chat {
     this.input.focus();
   }
 
+  /** The chosen photo or PDF to the agent; what the server refused is said in its words. */
+  private async sendFile(): Promise<void> {
+    const file = this.fileInput.files?.[0];
+    this.fileInput.value = "";
+    if (!file) return;
+    if (file.size > MAX_FILE_BYTES) {
+      this.add({ from: "bot", text: TEXT.fileTooLarge });
+      return;
+    }
+    this.status.textContent = TEXT.fileSending;
+    this.status.hidden = false;
+    let answer = null;
+    try {
+      answer = await this.connection.sendFile(file);
+    } catch {
+      answer = null; // no acknowledgement in time: the network dropped
+    }
+    this.showStatus(this.connection.status);
+    if (!answer) {
+      this.unsent = true;
+      this.showStatus(this.connection.status === "online" ? "reconnecting" : this.connection.status);
+    } else if (answer.error) this.add({ from: "bot", text: answer.error });
+    else if (answer.file) this.add({ from: "user", file: answer.file });
+  }
+
   /** While a person at the bank is in the conversation, they see that the customer is typing. */
   private tellAgentTyping(): void {
     if (this.agent === null || !this.input.value.trim() || Date.now() - this.typedAt < TYPING_EVERY_MS) return;
@@ -244,6 +279,7 @@ export class Chat {
       if (entry.custom?.handoff === "left" || entry.custom?.handoff === "unclaimed") this.agent = null;
     }
     this.subtitle.textContent = this.agent === null ? TEXT.subtitleBot : TEXT.subtitleAgent(this.agent);
+    this.attachButton.hidden = this.agent === null;
     if (this.isOpen()) this.markSeen();
     this.showUnread();
     this.scrollToEnd();
@@ -272,7 +308,8 @@ export class Chat {
     const bubble = el("div", { class: "bubble" });
     if (entry.agent) bubble.append(el("span", { class: "sender" }, TEXT.agent(entry.agent)));
     if (entry.from === "user") bubble.prepend(el("span", { class: "visually-hidden" }, `${TEXT.you}：`));
-    if (entry.text) {
+    if (entry.file) bubble.append(this.fileLink(entry.file));
+    else if (entry.text) {
       const text = el("div", { class: "text" });
       renderText(text, entry.text, entry.from === "bot");
       bubble.append(text);
@@ -286,6 +323,17 @@ export class Chat {
     row.append(bubble);
     if (entry.buttons?.length) row.append(this.replies(entry.buttons));
     return row;
+  }
+
+  private fileLink(file: SentFile): HTMLElement {
+    const link = el("a", { class: "file", href: this.connection.fileUrl(file.token), target: "_blank",
+      rel: "noopener noreferrer" });
+    if (file.type.startsWith("image/")) {
+      const img = el("img", { src: link.getAttribute("href") || "", alt: file.name });
+      img.addEventListener("load", () => this.scrollToEnd());
+      link.append(img, el("span", { class: "visually-hidden" }, file.name));
+    } else link.textContent = TEXT.pdf(file.name);
+    return link;
   }
 
   private replies(buttons: NonNullable<Entry["buttons"]>): HTMLElement {

@@ -6,7 +6,10 @@
 
 import { io, Socket } from "socket.io-client";
 import { load, save } from "./storage";
-import type { BotMessage, History } from "./types";
+import type { BotMessage, History, SentFile } from "./types";
+
+// The server's answer to a file: as stored, or why it was refused (in the bank's words).
+export type FileAnswer = { file?: SentFile; error?: string };
 
 export type Status = "connecting" | "online" | "reconnecting" | "refused";
 
@@ -78,6 +81,18 @@ export class Connection {
   /** Tell the agent the customer is typing (the caller keeps it to every few seconds). */
   typing(): void {
     if (this.socket && this.ready) this.socket.emit("typing", {});
+  }
+
+  /** Send a photo or PDF to the agent; null while (re)connecting. */
+  async sendFile(file: File): Promise<FileAnswer | null> {
+    if (!this.socket || !this.ready) return null;
+    const data = await file.arrayBuffer();
+    return this.socket.timeout(60000).emitWithAck("attachment", { name: file.name, data });
+  }
+
+  /** Where a file of this conversation opens (the Rasa server's files route). */
+  fileUrl(token: string): string {
+    return `${new URL(this.server.url, window.location.href).origin}/webhooks/widget/files/${encodeURIComponent(token)}`;
   }
 
   /** Send what the customer typed or the payload of a button they clicked

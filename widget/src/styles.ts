@@ -100,6 +100,13 @@ textarea:focus { border-color: var(--accent); outline: none; box-shadow: 0 0 0 3
   font-weight: 600; cursor: pointer;
 }
 .send:hover { background: var(--accent-dark); }
+.attach {
+  width: 2.6em; height: 2.6em; border: 1px solid var(--line); border-radius: 10px; background: #fff;
+  color: var(--accent); font-size: 1.1em; cursor: pointer;
+}
+.attach[hidden] { display: none; }
+.file { display: inline-flex; flex-direction: column; gap: .3em; color: inherit; }
+.file img { max-width: 100%; max-height: 14em; border-radius: 8px; }
 
 @media (max-width: 480px) {
   .root { right: 12px; bottom: 12px; }

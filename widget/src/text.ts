@@ -18,6 +18,11 @@ export const TEXT = {
   typing: "正在输入",
   agentTyping: (agent: string) => `${agent || "人工客服"}正在输入…`,
   image: "图片",
+  attach: "发送图片或PDF文件给客服",
+  // The server refuses these too (domain/handoff.yml); checked here so nothing large is uploaded in vain.
+  fileTooLarge: "抱歉，这个文件太大了，请发送5MB以内的图片或PDF文件。",
+  fileSending: "正在发送文件…",
+  pdf: (name: string) => `PDF文件：${name}`,
   you: "我",
   agent: (agent: string) => agent,
   agentJoined: (agent?: string) => `${agent || "人工客服"}已接入，接下来由人工为您服务`,

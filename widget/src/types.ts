@@ -5,12 +5,19 @@ export interface QuickReply {
   payload: string;
 }
 
+export interface SentFile {
+  token: string; // opens it at /webhooks/widget/files/{token} on the Rasa server
+  name: string;
+  type: string;
+}
+
 export interface BotMessage {
   text?: string;
   buttons?: QuickReply[];
   image?: string;
   custom?: { handoff?: "joined" | "left" | "unclaimed"; agent?: string };
   agent?: string; // a person at the bank wrote this message
+  file?: SentFile; // a photo or PDF, from the customer or an agent, during a hand-off
   id?: string; // pushed outbox messages only
 }
 

@@ -386,7 +386,7 @@ def _not_yours() -> Refusal:
     return Refusal("not_yours", "这位客户目前不由你接待（还没接入，或已转给同事），不能替别人回复或操作。")
 
 
-def _own_case(session: Session, escalation_id: int, staff_id: int) -> tuple[Escalation, Staff]:
+def own_case(session: Session, escalation_id: int, staff_id: int) -> tuple[Escalation, Staff]:
     escalation, staff = get_escalation(session, escalation_id), _staff(session, staff_id)
     if escalation.status != WITH_AGENT:
         raise _closed() if escalation.status in (RESOLVED, CALLBACK) else _not_yours()
@@ -407,7 +407,7 @@ def _clean(text: str) -> str:
 def reply(session: Session, escalation_id: int, staff_id: int, text: str, *, at: datetime) -> None:
     """The agent's answer, delivered on the customer's channel."""
     text = _clean(text)
-    escalation, staff = _own_case(session, escalation_id, staff_id)
+    escalation, staff = own_case(session, escalation_id, staff_id)
     escalation.first_reply_at = escalation.first_reply_at or at
     escalation.agent_typing_at = None   # the reply ends the "typing" the customer sees
     remember(escalation, text)
@@ -416,6 +416,14 @@ def reply(session: Session, escalation_id: int, staff_id: int, text: str, *, at:
                          [{"text": text, "metadata": {"agent": title}}], at=at, outbox_kind="agent_message",
                          text=text_of("utter_notice_agent_reply", agent=title, text=text),
                          customer_id=escalation.customer_id, escalation=escalation.reference)
+
+
+def send_file(session: Session, escalation: Escalation, staff: Staff, name: str, file: dict,
+              at: datetime) -> None:
+    """The agent's file (bot/bank/handoff/attachments.py), queued to the customer with its name, signed."""
+    title = agent_title(staff)
+    _tell(session, escalation, "agent_message", [
+        {"text": text_of("utter_agent_sent_file", file_name=name), "metadata": {"agent": title, "file": file}}], at)
 
 
 def add_note(session: Session, escalation_id: int, staff_id: int, text: str, *, at: datetime) -> None:
@@ -427,7 +435,7 @@ def add_note(session: Session, escalation_id: int, staff_id: int, text: str, *, 
 
 def transfer(session: Session, escalation_id: int, staff_id: int, to_staff_id: int, *, at: datetime) -> None:
     """Hand the case to another agent, who takes it over at once."""
-    escalation, staff = _own_case(session, escalation_id, staff_id)
+    escalation, staff = own_case(session, escalation_id, staff_id)
     target = _staff(session, to_staff_id)
     if target.id == staff.id:
         raise Refusal("invalid", "请选择另一位在岗的同事（客服坐席或管理员）。")
@@ -445,7 +453,7 @@ def _from_agent(message: dict, title: str) -> dict:
 def close(session: Session, escalation_id: int, staff_id: int, note: str = "", *, at: datetime) -> None:
     """Resolve the case and hand the conversation back to the bot with a short
     note (and the satisfaction question, unless asked already today)."""
-    escalation, staff = _own_case(session, escalation_id, staff_id)
+    escalation, staff = own_case(session, escalation_id, staff_id)
     escalation.status, escalation.resolved_at = RESOLVED, at
     escalation.close_note = note.strip() or None
     remember(escalation, note)

@@ -2,8 +2,8 @@
 canned replies agents answer them with."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import relationship
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import deferred, relationship
 
 from bot.bank.base import Base, Vocabulary, status_in, vocabulary_column
 from bot.bank.staff.models import MAX_TEAM
@@ -137,3 +137,31 @@ class EscalationTag(Base):
     tag = Column(String(24), nullable=False, index=True)
     added_by = Column(String(64), nullable=False)
     added_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class Attachment(Base):
+    """A photo or PDF sent during a hand-off, by the customer or by the agent.
+
+    The bytes live in the database, not on a disk: every Rasa server and the
+    console see the same files without a shared volume, nothing is under a
+    web root, and a backup holds the case whole. `content` is emptied when
+    the file expires (bot/bank/handoff/attachments.py); the row stays as the
+    record that something was sent. `token` is the customer's unguessable
+    link to it; staff open it by id, with the console's access rules.
+    `file_name` is masked like the transcript.
+    """
+
+    __tablename__ = "attachments"
+
+    id = Column(Integer, primary_key=True)
+    token = Column(String(32), nullable=False, unique=True)
+    escalation_id = Column(Integer, ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False, index=True)
+    sender = Column(String(8), nullable=False)           # "customer" or "agent"
+    staff_id = Column(Integer, ForeignKey("staff.id"))  # the agent who sent it
+    file_name = Column(String(120), nullable=False)
+    content_type = Column(String(40), nullable=False)
+    size = Column(Integer, nullable=False)
+    sha256 = Column(String(64), nullable=False)
+    content = deferred(Column(LargeBinary))
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    expires_at = Column(DateTime(timezone=True), nullable=False, index=True)

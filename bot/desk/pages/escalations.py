@@ -131,16 +131,20 @@ def _unix(value: Any) -> Optional[float]:
         return None
 
 
-def line_view(role: str, text: str, at: Any, agent: str = "") -> Dict[str, Any]:
-    """One message: who said it and when (bank time), for pages and the websocket alike."""
+def line_view(role: str, text: str, at: Any, agent: str = "", file: Optional[Mapping[str, Any]] = None,
+              ) -> Dict[str, Any]:
+    """One message: who said it and when (bank time), and the file sent with it (opened at
+    /attachments/{id}), for pages and the websocket alike."""
     moment = _unix(at)
     clock = datetime.fromtimestamp(moment, SHANGHAI).strftime("%H:%M") if moment else ""
+    shown = ({"name": file.get("name"), "image": str(file.get("type", "")).startswith("image/"),
+              "url": f"/attachments/{parse_int(file.get('id'), '文件编号')}"} if file else None)
     return {"role": role, "text": text, "at": moment or 0.0, "agent": agent,
-            "who": agent or SPEAKERS.get(role, role), "time": clock}
+            "who": agent or SPEAKERS.get(role, role), "time": clock, "file": shown}
 
 
 def live_view(line: Line) -> Dict[str, Any]:
-    return line_view(line.role, line.text, line.at, line.agent)
+    return line_view(line.role, line.text, line.at, line.agent, line.file)
 
 
 def snapshot_end(transcript: Sequence[Mapping[str, Any]]) -> float:

@@ -35,13 +35,14 @@ NOT_YOURS = "只有正在接待这位客户的坐席能看到建议答复。"
 
 
 async def latest_question(request: web.Request) -> str:
-    """The customer's latest message on the agent's own case, masked ("" when none yet)."""
+    """The customer's latest message on the agent's own case, masked ("" when none yet); a
+    photo or file they sent is no question for the knowledge base."""
     case = await service(handoff.detail, case_id(request))
     if not can_reply(case.entry, request["staff"].id):
         raise Refusal("not_yours", NOT_YOURS)
     later, _available = await live_lines(request.app[SETTINGS], case.conversation_id, snapshot_end(case.transcript))
     said = [line.get("text", "") for line in case.transcript if line.get("role") == "user"]
-    said += [line["text"] for line in later if line["role"] == "user"]
+    said += [line["text"] for line in later if line["role"] == "user" and not line["file"]]
     return said[-1] if said else ""
 
 

@@ -76,9 +76,28 @@ function lineItem(line, note) {
     item.append(" ", time);
   }
   const text = document.createElement("p");
-  text.textContent = line.text;
+  if (line.file) text.append(fileLink(line.file));
+  else text.textContent = line.text;
   item.append(text);
   return item;
+}
+
+function fileLink(file) {   // a photo or PDF of the case (bot/desk/pages/attachments.py)
+  const link = document.createElement("a");
+  link.className = "chat-file";
+  link.href = file.url;
+  link.target = "_blank";
+  link.rel = "noopener";
+  if (file.image) {
+    const image = document.createElement("img");
+    image.src = file.url;
+    image.alt = file.name;
+    link.append(image);
+  }
+  const name = document.createElement("span");
+  name.textContent = file.name;
+  link.append(name);
+  return link;
 }
 
 class LiveChat {

@@ -19,7 +19,9 @@ class Suggestions {
     this.box = document.querySelector("[data-chat-form] textarea");
     this.question = "";
     this.asked = 0;
-    document.addEventListener("chat:line", (event) => { if (event.detail.role === "user") this.load(); });
+    document.addEventListener("chat:line", (event) => {
+      if (event.detail.role === "user" && !event.detail.file) this.load();   // a photo is no question
+    });
     this.load();
   }
 

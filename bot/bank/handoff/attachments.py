@@ -1,0 +1,173 @@
+"""Photos and PDFs in a hand-off: a customer's photo of a scam SMS or a statement, an agent's form.
+
+Only while the customer has an open case: the bot cannot read a photo, a
+person can. What is accepted is decided by the file's first bytes, never by
+its name or the type the sender claims: JPEG, PNG or PDF, at most MAX_BYTES.
+Digits in a file name that look like a phone, card or ID number are masked
+like the transcript (bot.bank.masking). Every file expires after the bank's
+retention (`HELPLINE_ATTACHMENT_DAYS`, 30 by default): `purge_expired`
+empties it and keeps the row as the record that something was sent.
+
+Staff open a file by id, with the console's access rules; a customer opens
+one only through its token, which only their conversation was given. Files
+are always served with the type found here, `nosniff`, and a sandboxing
+content security policy (`SERVED_HEADERS`), so a crafted PDF or image runs
+nothing in the bank's origin.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import PurePosixPath
+from typing import Dict, Optional
+from urllib.parse import quote
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, undefer
+
+from bot.bank.handoff import escalations
+from bot.bank.handoff.models import Attachment, Escalation
+from bot.bank.masking import mask_text
+from bot.bank.refusals import Refusal
+from bot.clock import local
+from bot.settings import settings
+from bot.wording import text_of
+
+MAX_BYTES = 5 * 1024 * 1024
+# Why a customer's file is refused: utter_attachment_<reason> says it to them.
+REFUSALS = ("no_case", "type", "too_large", "empty")
+MAX_NAME = 80
+CUSTOMER, AGENT = "customer", "agent"
+# The first bytes of each accepted type, and the extension its name gets.
+SIGNATURES = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
+              b"%PDF-": ("application/pdf", ".pdf")}
+SERVED_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox",
+                  "Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}
+UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What a message with a file carries, as its metadata's `file` (in the tracker and the outbox;
+    not Rasa's own `attachment`, which its channels treat as an image URL)."""
+
+    id: int
+    token: str
+    name: str
+    content_type: str
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+    def as_metadata(self) -> Dict[str, object]:
+        return {"id": self.id, "token": self.token, "name": self.name, "type": self.content_type}
+
+
+@dataclass(frozen=True)
+class File:
+    name: str
+    content_type: str
+    content: bytes
+
+
+def sniff(data: bytes) -> tuple[str, str]:
+    """(content type, extension) from the file's first bytes; refuses anything else."""
+    if not data:
+        raise Refusal("attachment_empty", "文件是空的。")
+    if len(data) > MAX_BYTES:
+        raise Refusal("attachment_too_large", f"文件超过 {MAX_BYTES // (1024 * 1024)} MB，无法发送。")
+    for signature, found in SIGNATURES.items():
+        if data.startswith(signature):
+            return found
+    raise Refusal("attachment_type", "只能发送 JPG、PNG 图片或 PDF 文件。")
+
+
+def clean_name(name: str, extension: str) -> str:
+    """The name shown to staff and the customer: no path, no control characters, numbers masked,
+    the extension the content really has."""
+    stem = PurePosixPath(unicodedata.normalize("NFC", (name or "").replace("\\", "/"))).stem
+    stem = mask_text(UNSAFE_NAME.sub(" ", stem)).strip(" .") or "附件"
+    return stem[:MAX_NAME - len(extension)] + extension
+
+
+def _keep() -> timedelta:
+    return timedelta(days=settings().attachment_days)
+
+
+def _store(session: Session, escalation: Escalation, sender: str, data: bytes, name: str, at: datetime,
+           staff_id: Optional[int] = None) -> Sent:
+    content_type, extension = sniff(data)
+    row = Attachment(token=secrets.token_hex(16), escalation_id=escalation.id, sender=sender, staff_id=staff_id,
+                     file_name=clean_name(name, extension), content_type=content_type, size=len(data),
+                     sha256=hashlib.sha256(data).hexdigest(), content=data, created_at=at, expires_at=at + _keep())
+    session.add(row)
+    session.flush()
+    escalations.remember(escalation, row.file_name)
+    return Sent(row.id, row.token, row.file_name, content_type)
+
+
+def from_customer(session: Session, conversation_id: str, data: bytes, name: str, *, at: datetime) -> Sent:
+    """Keep a file the customer sent to the agent of their open case."""
+    escalation = escalations.open_for(session, conversation_id)
+    if escalation is None:
+        raise Refusal("attachment_no_case", "只有转人工后才能发送图片或文件。")
+    return _store(session, escalation, CUSTOMER, data, name, at)
+
+
+def from_agent(session: Session, escalation_id: int, staff_id: int, data: bytes, name: str, *,
+               at: datetime) -> Sent:
+    """Keep a file the agent sends on their own case and queue it to the customer, signed,
+    on the customer's channel."""
+    escalation, staff = escalations.own_case(session, escalation_id, staff_id)
+    sent = _store(session, escalation, AGENT, data, name, at, staff.id)
+    escalation.first_reply_at = escalation.first_reply_at or at
+    escalations.send_file(session, escalation, staff, sent.name, sent.as_metadata(), at)
+    return sent
+
+
+def _alive(row: Optional[Attachment], at: datetime) -> Attachment:
+    if row is None:
+        raise Refusal("not_found", "没有找到这个文件。")
+    if row.content is None or local(row.expires_at) <= at:
+        raise Refusal("gone", "这个文件已超过保存期限，已删除。")
+    return row
+
+
+def _file(row: Attachment) -> File:
+    return File(row.file_name, row.content_type, row.content)
+
+
+def for_staff(session: Session, attachment_id: int, *, at: datetime) -> File:
+    query = select(Attachment).where(Attachment.id == attachment_id).options(undefer(Attachment.content))
+    return _file(_alive(session.execute(query).scalar_one_or_none(), at))
+
+
+def for_customer(session: Session, token: str, *, at: datetime) -> File:
+    query = select(Attachment).where(Attachment.token == token).options(undefer(Attachment.content))
+    return _file(_alive(session.execute(query).scalar_one_or_none(), at))
+
+
+def disposition(file: File) -> Dict[str, str]:
+    """Opened in the browser (images, PDFs in its viewer) under its masked name."""
+    return {"Content-Disposition": f"inline; filename*=UTF-8''{quote(file.name)}"}
+
+
+def customer_refusal(error: Refusal) -> str:
+    """What the customer is told when their file is refused: the domain's words for each code."""
+    return text_of(f"utter_attachment_{error.code.removeprefix('attachment_')}")
+
+
+def label(name: str) -> str:
+    """The text a customer's file stands as in the conversation (what staff read in the transcript)."""
+    return f"[附件] {name}"
+
+
+def purge_expired(session: Session, *, at: datetime) -> int:
+    """Empty the files past their retention; returns how many."""
+    return session.execute(update(Attachment).where(Attachment.expires_at <= at, Attachment.content.is_not(None))
+                           .values(content=None).execution_options(synchronize_session=False)).rowcount
