@@ -69,10 +69,14 @@ class Settings:
     reply_deadline: str = _env("HELPLINE_REPLY_DEADLINE", "4.5",
                                "seconds before a customer gets an apology instead of silence")
     outbox_poll: str = _env("HELPLINE_OUTBOX_POLL", "0.5", "seconds between outbox deliveries")
+    websocket_max_size: str = _env("SANIC_WEBSOCKET_MAX_SIZE", str(7 * 1024 ** 2),
+                                   "largest websocket message the Rasa server takes: a customer's 5 MB photo in one "
+                                   "socket.io event (Sanic's own default is 1 MiB)")
     attachment_days_text: str = _env("HELPLINE_ATTACHMENT_DAYS", "30",
                                      "days the photos and files of a hand-off are kept, then deleted")
-    public_url: str = _env("HELPLINE_PUBLIC_URL", "http://localhost:5005",
-                           "the address customers reach the Rasa servers at (links to files agents send on WeChat)")
+    public_url: str = _env("HELPLINE_PUBLIC_URL", "",
+                           "the address customers reach the Rasa servers at, e.g. https://chat.bank.example "
+                           "(links to PDFs agents send on WeChat); empty: such a PDF goes as an SMS notice")
     rest_callback_url: str = _env("HELPLINE_REST_CALLBACK_URL", "", "where the REST channel pushes later messages")
     rest_callback_secret: str = _env("HELPLINE_REST_CALLBACK_SECRET", "", "HMAC key that signs those pushes")
     wechat_token: str = _env("WECHAT_TOKEN", "", "WeChat official account token; empty: the channel refuses all")

@@ -2,7 +2,8 @@
 
 `FakeWeChatApi` serves `/cgi-bin/token` (each fetch a new token, the old one
 invalid), `/cgi-bin/stable_token` (the current token while it lasts),
-`/cgi-bin/message/custom/send` and
+`/cgi-bin/message/custom/send` (text and image messages), `/cgi-bin/media/get`
+(every MediaId is the same small photo), `/cgi-bin/media/upload` and
 `/cgi-bin/message/template/send` from an aiohttp app in a background thread,
 so a Rasa server under test can be pointed at it with `api_base`. It records
 every token fetch, customer service message and template message, can answer
@@ -36,6 +37,7 @@ from bot.channels.wechat import WeChatInput
 from bot.channels.wechat_crypto import WeChatCipher, signature
 from bot.channels.wechat_xml import parse
 from bot.clock import now
+from tests.files import png
 from tests.stack import Stack, free_port
 
 
@@ -74,6 +76,8 @@ class FakeWeChatApi:
         self.port = free_port()
         self.token_fetches = 0
         self.sent: List[SentText] = []
+        self.images: List[SentText] = []   # content: the media_id sent
+        self.uploads: List[bytes] = []
         self.templates: List[SentTemplate] = []
         self.last_wrote: Dict[str, datetime] = {}
         self._counter = itertools.count(1)
@@ -133,8 +137,35 @@ class FakeWeChatApi:
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def _send(self, request: web.Request) -> web.Response:
-        return await self._accept(request, lambda body, token: self.sent.append(
-            SentText(body["touser"], body["text"]["content"], token)))
+        def record(body: Dict[str, Any], token: str) -> None:
+            if body.get("msgtype") == "image":
+                self.images.append(SentText(body["touser"], body["image"]["media_id"], token))
+            else:
+                self.sent.append(SentText(body["touser"], body["text"]["content"], token))
+
+        return await self._accept(request, record)
+
+    async def _media(self, request: web.Request) -> web.Response:
+        """A customer's photo, by MediaId (any id: the same picture)."""
+        if request.query.get("access_token") != self._valid_token:
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        return web.Response(body=png(), content_type="image/jpeg")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        with self._lock:
+            self.uploads.append(form["media"].file.read())
+            return web.json_response({"type": "image", "media_id": f"MEDIA-{len(self.uploads)}", "created_at": 1})
+
+    def wait_for_images(self, openid: str, timeout: float = 60) -> List[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                sent = [image.content for image in self.images if image.touser == openid]
+            if sent:
+                return sent
+            time.sleep(0.2)
+        raise AssertionError(f"no image reached {openid}")
 
     async def _send_template(self, request: web.Request) -> web.Response:
         return await self._accept(request, lambda body, _token: self.templates.append(
@@ -170,6 +201,8 @@ class FakeWeChatApi:
         app.router.add_post("/cgi-bin/stable_token", self._stable_token)
         app.router.add_post("/cgi-bin/message/custom/send", self._send)
         app.router.add_post("/cgi-bin/message/template/send", self._send_template)
+        app.router.add_get("/cgi-bin/media/get", self._media)
+        app.router.add_post("/cgi-bin/media/upload", self._upload)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()

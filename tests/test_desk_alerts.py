@@ -14,9 +14,9 @@ from bot.desk import alerts, sockets
 from tests.bankdb import serve
 from tests import test_desk_escalations as escalation_tests
 from tests.test_desk import csrf_of, post_json
-from tests.test_desk_escalations import case, chat, escalate, origin, receive_until
+from tests.test_desk_escalations import case, chat, escalate, origin, receive_until, staff_id
 
-desk, rasa = escalation_tests.desk, escalation_tests.rasa   # fixtures
+desk, rasa, colleague = escalation_tests.desk, escalation_tests.rasa, escalation_tests.colleague   # fixtures
 
 
 @pytest.fixture(autouse=True)
@@ -27,8 +27,7 @@ def quick(monkeypatch):
 async def alert_socket(client: TestClient):
     ws = await client.ws_connect(alerts.ALERTS, headers={"Origin": origin(client)})
     await ws.send_json({"type": "hello", "csrf": await csrf_of(client)})
-    await ws.send_json({"type": "ping"})
-    await receive_until(ws, lambda m: m["type"] == "pong")   # connected and watching
+    await receive_until(ws, lambda m: m["type"] == "watching")   # told what still needs someone; watching
     return ws
 
 
@@ -52,15 +51,39 @@ async def test_a_new_case_and_a_customers_message_reach_the_agent_at_once(desk):
     escalation_id = escalate("c1", "lost_card")
     new = (await receive_until(ws, is_alert(live.NEW_CASE)))[-1]
     reference = case(escalation_id).reference
-    assert new["title"] == "新的人工接待（紧急）" and new["urgent"]
-    assert new["body"] == f"银行卡丢失/被盗刷 · {reference}，请尽快接入。"
+    assert new["title"] == "【紧急】新客户待接入" and new["urgent"] and new["sticky"] and not new["replay"]
+    assert new["body"] == f"银行卡丢失/被盗刷 · 编号 {reference}，请尽快接入。"
     assert new["url"] == f"/escalations/{escalation_id}"
 
     await post_json(agent, f"/api/escalations/{escalation_id}/claim", {})
     await asyncio.sleep(3 * alerts.ALERT_SECONDS)   # the watcher has seen the case become the agent's
     serve(live.customer_wrote, "c1")
     wrote = (await receive_until(ws, is_alert(live.CUSTOMER_WROTE)))[-1]
-    assert wrote["id"] == escalation_id and reference in wrote["body"] and "有新消息" in wrote["body"]
+    assert wrote["id"] == escalation_id and reference in wrote["body"] and "发来了新消息" in wrote["body"]
+    assert not wrote["sticky"]
+    await ws.close()
+
+
+async def test_a_page_that_connects_is_told_what_still_needs_someone(desk):
+    waiting = escalate("c1", "fraud", waited=3)
+    await alerts.check_overdue()
+    boss = await desk.login("boss")
+    ws = await boss.ws_connect(alerts.ALERTS, headers={"Origin": origin(boss)})
+    await ws.send_json({"type": "hello", "csrf": await csrf_of(boss)})
+    told = await receive_until(ws, lambda m: m["type"] == "watching")
+    assert [(m["kind"], m["id"], m["replay"]) for m in told if m["type"] == "alert"] == [
+        (live.NEW_CASE, waiting, True), (live.OVERDUE, waiting, True)]
+    await ws.close()
+
+
+async def test_a_case_transferred_to_an_agent_is_announced_to_them(desk, colleague):
+    escalation_id = escalate("c1")
+    zhou, agent = await desk.login("zhou"), await desk.login("agent")
+    await post_json(zhou, f"/api/escalations/{escalation_id}/claim", {})
+    ws = await alert_socket(agent)
+    await post_json(zhou, f"/api/escalations/{escalation_id}/transfer", {"to_staff_id": staff_id("agent")})
+    assigned = (await receive_until(ws, is_alert(live.ASSIGNED)))[-1]
+    assert assigned["title"] == "有客户转给你接待" and assigned["id"] == escalation_id
     await ws.close()
 
 
@@ -70,10 +93,10 @@ async def test_an_urgent_case_past_target_reaches_the_supervisor_not_the_agents(
     agent_ws, boss_ws = await alert_socket(agent), await alert_socket(boss)
     await alerts.check_overdue()
     late = (await receive_until(boss_ws, is_alert(live.OVERDUE)))[-1]
-    assert late["id"] == escalation_id and late["title"] == "紧急接待超时无人回复" and "直接接管" in late["body"]
+    assert late["id"] == escalation_id and late["title"] == "紧急接待超时未回复" and "已超过 2 分钟未回复客户" in late["body"]
     await agent_ws.send_json({"type": "ping"})
     heard = await receive_until(agent_ws, lambda m: m["type"] == "pong")
-    assert [m for m in heard if m["type"] == "alert"] == []
+    assert [m for m in heard if m["type"] == "alert" and m["kind"] == live.OVERDUE] == []
     assert "已提醒值班主管" in serve(handoff.detail, escalation_id).notes[0]["text"]
     await agent_ws.close()
     await boss_ws.close()

@@ -49,10 +49,10 @@ def test_an_agent_on_another_page_hears_of_a_new_urgent_case_at_once(console):
 
         ticket = serve(handoff.open_escalation, "web-visitor-2", "widget", "fraud", STOLEN)
         alert = page.locator(".alerts .alert")
-        expect(alert).to_contain_text("新的人工接待（紧急）")
-        expect(alert).to_contain_text(f"疑似诈骗 · {ticket.reference}")
+        expect(alert).to_contain_text("【紧急】新客户待接入")
+        expect(alert).to_contain_text(f"疑似诈骗 · 编号 {ticket.reference}")
         assert page.evaluate("window.__notices") == [
-            {"title": "新的人工接待（紧急）", "body": f"疑似诈骗 · {ticket.reference}，请尽快接入。"}]
+            {"title": "【紧急】新客户待接入", "body": f"疑似诈骗 · 编号 {ticket.reference}，请尽快接入。"}]
         assert page.evaluate("window.__tones") == 1
         screenshot(page, SCREENSHOT)
         alert.get_by_role("link", name="查看").click()

@@ -24,24 +24,41 @@ async def test_staff_open_a_customers_photo_served_inert_and_branch_staff_cannot
     rasa.events["c1"][-1]["metadata"] = {"file": sent.as_metadata()}
     agent, branch = await desk.login("agent"), await desk.login("futian")
 
+    url = f"/escalations/{escalation_id}/files/{sent.id}"
     page = await (await agent.get(f"/escalations/{escalation_id}")).text()
-    assert f'<img src="/attachments/{sent.id}" alt="诈骗短信*******8000.png">' in page
-    opened = await agent.get(f"/attachments/{sent.id}")
+    assert f'<img src="{url}" alt="诈骗短信*******8000.png">' in page
+    opened = await agent.get(url)
     assert opened.status == 200 and await opened.read() == png()
     assert opened.headers["Content-Type"] == "image/png"
     assert opened.headers["X-Content-Type-Options"] == "nosniff"
     assert opened.headers["Content-Security-Policy"] == "sandbox"
     assert "8000.png" in opened.headers["Content-Disposition"] and "13800138000" not in opened.headers["Content-Disposition"]
-    assert (await branch.get(f"/attachments/{sent.id}")).status == 403
-    assert (await agent.get("/attachments/999")).status == 404
+    assert (await branch.get(url)).status == 403
+    assert (await agent.get(f"/escalations/{escalation_id}/files/999")).status == 404
+
+
+async def test_a_message_naming_another_cases_file_shows_and_opens_nothing(desk, rasa):
+    first, second = escalate("c1"), escalate("c2")
+    theirs = serve(attachments.from_customer, "c2", PDF, "他人的流水")
+    rasa.say("c1", "user", "看这个", 1790000100.0)
+    rasa.events["c1"][-1]["metadata"] = {"file": {"id": theirs.id, "name": "x.pdf", "type": "application/pdf"}}
+    rasa.say("c1", "user", "还有这个", 1790000101.0)
+    rasa.events["c1"][-1]["metadata"] = {"file": {"id": "x"}}
+    agent = await desk.login("agent")
+    page = await agent.get(f"/escalations/{first}")
+    assert page.status == 200 and "还有这个" in await page.text()
+    assert (await agent.get(f"/escalations/{first}/files/{theirs.id}")).status == 404
+    pdf = await agent.get(f"/escalations/{second}/files/{theirs.id}")
+    assert pdf.status == 200 and pdf.headers["Content-Disposition"].startswith("attachment;")
+    assert "Content-Security-Policy" not in pdf.headers   # a PDF downloads; browsers' viewers refuse a sandbox
 
 
 async def test_an_expired_file_answers_gone(desk):
-    escalate("c1")
+    escalation_id = escalate("c1")
     sent = serve(attachments.from_customer, "c1", png(), "scam", at=NOW - timedelta(days=31))
     agent = await desk.login("agent")
-    gone = await agent.get(f"/attachments/{sent.id}")
-    assert gone.status == 410 and "超过保存期限" in await gone.text()
+    gone = await agent.get(f"/escalations/{escalation_id}/files/{sent.id}")
+    assert gone.status == 410 and "已过保存期限" in await gone.text()
 
 
 async def test_an_agent_sends_a_pdf_from_the_case_page_and_a_program_is_refused(desk):
@@ -53,7 +70,7 @@ async def test_an_agent_sends_a_pdf_from_the_case_page_and_a_program_is_refused(
     form.add_field("file", PDF, filename="还款计划.pdf", content_type="application/pdf")
     response = await agent.post(f"/escalations/{escalation_id}/files", data=form, allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == f"/escalations/{escalation_id}"
-    assert "已发送文件" in await (await agent.get(response.headers["Location"])).text()
+    assert "文件已提交" in await (await agent.get(response.headers["Location"])).text()
     [message] = outbox("c1", "agent_message")[-1].payload["messages"]
     assert message["metadata"]["file"]["name"] == "还款计划.pdf" and message["metadata"]["agent"] == "李客服"
 
@@ -62,3 +79,9 @@ async def test_an_agent_sends_a_pdf_from_the_case_page_and_a_program_is_refused(
     assert refused.status == 415 and "JPG、PNG 图片或 PDF" in (await refused.json())["message"]
     page = await (await agent.get(f"/escalations/{escalation_id}")).text()
     assert f'action="/escalations/{escalation_id}/files"' in page and 'enctype="multipart/form-data"' in page
+
+    too_big = aiohttp.FormData()
+    too_big.add_field("csrf_token", await csrf_of(agent))
+    too_big.add_field("file", b"%PDF-" + b"0" * (8 * 1024 * 1024), filename="big.pdf", content_type="application/pdf")
+    refused_page = await agent.post(f"/escalations/{escalation_id}/files", data=too_big, allow_redirects=False)
+    assert refused_page.status == 413 and "文件超过 5 MB" in await refused_page.text()

@@ -35,7 +35,7 @@ def refusal_code(func, *args, **kwargs) -> str:
 
 
 def test_only_photos_and_pdfs_found_by_their_bytes_are_kept_with_numbers_in_names_masked(agent):
-    opened("c1")
+    case = opened("c1")
     sent = serve(attachments.from_customer, "c1", png(), "C:\\照片\\身份证440301199001011234.exe", at=NOW)
     assert sent.name == "身份证**************1234.png" and sent.content_type == "image/png"
     assert serve(attachments.from_customer, "c1", PDF, "流水", at=NOW).name == "流水.pdf"
@@ -44,8 +44,11 @@ def test_only_photos_and_pdfs_found_by_their_bytes_are_kept_with_numbers_in_name
     assert refusal_code(attachments.from_customer, "c1", b"", "empty.png", at=NOW) == "attachment_empty"
     too_big = png() + b"\x00" * attachments.MAX_BYTES
     assert refusal_code(attachments.from_customer, "c1", too_big, "big.png", at=NOW) == "attachment_too_large"
-    found = serve(attachments.for_staff, sent.id, at=NOW)
+    found = serve(attachments.for_staff, sent.id, case.id, at=NOW)
     assert found.content == png() and found.content_type == "image/png"
+    assert refusal_code(attachments.for_staff, sent.id, case.id + 1, at=NOW) == "not_found"   # only as its own case's
+    spoofed = serve(attachments.from_customer, "c1", PDF, "report\u202efdp.exe\u200b", at=NOW)
+    assert spoofed.name == "report fdp.pdf"
     assert "**************1234" in escalation(serve(handoff.queue)[0].reference).search_text
 
 
@@ -69,11 +72,24 @@ def test_an_agents_file_reaches_the_customer_signed_and_counts_as_the_first_repl
     assert refusal_code(attachments.from_agent, case.id, colleague, PDF, "x", at=NOW) == "not_yours"
 
 
-def test_files_expire_after_the_banks_retention_and_the_record_stays(agent, monkeypatch):
+def test_a_case_takes_a_bounded_number_of_files_and_a_refused_message_takes_its_file_back(agent, monkeypatch):
     opened("c1")
+    monkeypatch.setattr(attachments, "MAX_FILES_PER_CASE", 2)
+    first = serve(attachments.from_customer, "c1", png(), "1", at=NOW)
+    serve(attachments.from_customer, "c1", png(), "2", at=NOW)
+    assert refusal_code(attachments.from_customer, "c1", png(), "3", at=NOW) == "attachment_quota"
+    with pytest.raises(Refusal) as refused:
+        serve(attachments.from_customer, "c1", png(), "3", at=NOW)
+    assert attachments.customer_refusal(refused.value) == text_of("utter_attachment_quota")
+    serve(attachments.withdraw, first.id)
+    serve(attachments.from_customer, "c1", png(), "3", at=NOW)
+
+
+def test_files_expire_after_the_banks_retention_and_the_record_stays(agent, monkeypatch):
+    case = opened("c1")
     sent = serve(attachments.from_customer, "c1", png(), "scam.png", at=NOW)
     later = NOW + timedelta(days=30)
-    assert refusal_code(attachments.for_staff, sent.id, at=later) == "gone"
+    assert refusal_code(attachments.for_staff, sent.id, case.id, at=later) == "gone"
     assert serve(attachments.purge_expired, at=NOW) == 0
     assert serve(attachments.purge_expired, at=later) == 1
     with transaction() as session:
@@ -86,7 +102,7 @@ def test_files_expire_after_the_banks_retention_and_the_record_stays(agent, monk
     from bot.settings import reload
     reload()
     kept = serve(attachments.from_customer, "c1", png(), "again.png", at=NOW)
-    assert refusal_code(attachments.for_staff, kept.id, at=NOW + timedelta(days=7)) == "gone"
+    assert refusal_code(attachments.for_staff, kept.id, case.id, at=NOW + timedelta(days=7)) == "gone"
     assert delivery.purge_attachments() == 0   # the servers' job runs at the bank's clock: nothing due yet
 
 
@@ -137,10 +153,11 @@ async def test_a_wechat_photo_reaches_the_agent_of_an_open_case_and_rasa_hears_o
     [message] = heard
     file: Dict[str, Any] = message.metadata["file"]
     assert message.text == "[附件] 微信图片.png" and file["type"] == "image/png"
-    assert serve(attachments.for_staff, file["id"]).content == png()
+    assert serve(attachments.for_staff, file["id"], escalation(serve(handoff.queue)[0].reference).id).content == png()
 
     nobody = await wechat_input(api)._answer(photo_from("o-stranger"), rasa)
     assert nobody == text_of("utter_attachment_no_case") and len(heard) == 1
+    assert api.calls == [("media", "M-42")]   # refused before downloading anything
 
 
 async def test_an_agents_photo_goes_to_wechat_as_an_image_and_a_pdf_as_a_link(agent, monkeypatch):
@@ -156,8 +173,9 @@ async def test_an_agents_photo_goes_to_wechat_as_an_image_and_a_pdf_as_a_link(ag
         await pusher.push(delivery_item(row))
     assert ("upload", "示意图.png", "image/png", True) in api.calls
     assert ("image", "o-customer", "MEDIA-1") in api.calls
-    assert ("text", "o-customer", f"https://chat.pcbank.example/webhooks/widget/files/{form.token}") in api.calls
-    assert photo.token not in str(api.calls)
+    said = text_of("utter_agent_sent_file", file_name="申请表.pdf")
+    assert ("text", "o-customer", f"{said}\nhttps://chat.pcbank.example/webhooks/wechat/files/{form.token}") in api.calls
+    assert photo.token not in str(api.calls) and len(api.calls) == 3   # the photo's words are not sent besides it
 
 
 def delivery_item(row):
@@ -166,3 +184,14 @@ def delivery_item(row):
     return OutboxItem(id=row.id, channel=row.channel, recipient_id=row.channel_user, kind=row.kind,
                       messages=row.payload["messages"], resume=False, recorded=True, notification_id=None,
                       template=None)
+
+
+def test_a_rest_client_cannot_pass_its_message_off_as_a_stored_file():
+    """Only the channels mark a message with a file they stored; a client's `file` is dropped."""
+    import json
+    from types import SimpleNamespace
+
+    from bot.channels.rest import read_request
+
+    body = json.dumps({"sender": "c1", "message": "看这个", "metadata": {"file": {"id": 1}, "lang": "zh"}}).encode()
+    assert read_request(SimpleNamespace(body=body))["metadata"] == {"lang": "zh"}

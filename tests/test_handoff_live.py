@@ -55,6 +55,7 @@ def test_the_agent_sees_the_customer_typing_for_a_few_seconds_once_someone_has_t
     assert serve(live.customer_typing, "c1", at=NOW)
     assert serve(handoff.detail, waiting.id, at=NOW + 5 * SECOND).customer_typing
     assert not serve(handoff.detail, waiting.id, at=NOW + 7 * SECOND).customer_typing
+    assert serve(handoff.detail, waiting.id, at=NOW - 3 * SECOND).customer_typing   # the console's clock a little behind
 
 
 def test_the_customer_is_shown_the_agent_typing_once_per_interval_by_one_server(agent):
@@ -97,22 +98,35 @@ def test_an_urgent_case_past_its_target_alerts_the_supervisor_once_with_a_note(a
     assert serve(live.alert_supervisors, at=NOW + timedelta(minutes=1)) == [fresh.reference]
 
 
-def test_the_console_is_told_of_new_cases_its_customers_messages_and_for_supervisors_late_cases(agent):
+def test_the_console_is_told_of_new_cases_its_customers_messages_transfers_and_for_supervisors_late_cases(agent):
     mine = claimed("c1", agent)
+    colleague = add_agent("周杰", "zhou")
+    theirs = claimed("c3", colleague)
     boss = add_agent("赵总", "boss", role="admin")
-    before = {who: serve(live.snapshot, who, supervise=who == boss) for who in (agent, boss)}
+    before = serve(live.desk_state)
     new = opened("c2", "fraud", minutes_ago=5)
     serve(live.customer_wrote, "c1", at=NOW)
     serve(live.alert_supervisors, at=NOW)
-    after = {who: serve(live.snapshot, who, supervise=who == boss) for who in (agent, boss)}
+    serve(handoff.transfer, theirs.id, colleague, agent, at=NOW)
+    after = serve(live.desk_state)
 
-    told = {who: [(alert.kind, alert.case.reference) for alert in live.news(before[who], after[who])]
-            for who in (agent, boss)}
-    assert told[agent] == [(live.NEW_CASE, new.reference), (live.CUSTOMER_WROTE, mine.reference)]
-    assert told[boss] == [(live.NEW_CASE, new.reference), (live.OVERDUE, new.reference)]
-    assert live.news(after[agent], after[agent]) == []
-    [alert] = [alert for alert in live.news(before[agent], after[agent]) if alert.kind == live.NEW_CASE]
+    def told(who: int, supervise: bool = False) -> list:
+        return [(alert.kind, alert.case.reference) for alert in live.news(before, after, who, supervise=supervise)]
+
+    assert told(agent) == [(live.NEW_CASE, new.reference), (live.ASSIGNED, theirs.reference),
+                           (live.CUSTOMER_WROTE, mine.reference)]
+    assert told(boss, supervise=True) == [(live.NEW_CASE, new.reference), (live.OVERDUE, new.reference)]
+    assert told(colleague) == [(live.NEW_CASE, new.reference)]   # the case they gave away is no news to them
+    assert live.news(after, after, agent, supervise=True) == []
+    [alert] = [alert for alert in live.news(before, after, agent, supervise=False) if alert.kind == live.NEW_CASE]
     assert alert.case.reason_label == "疑似诈骗" and alert.case.priority == "urgent"
+
+    # A console that connects now is told what still needs someone.
+    assert [(a.kind, a.case.reference) for a in live.still_to_act_on(after, supervise=True)] == [
+        (live.NEW_CASE, new.reference), (live.OVERDUE, new.reference)]
+    serve(handoff.claim, new.id, agent, at=NOW)
+    serve(handoff.reply, new.id, agent, "您好", at=NOW)
+    assert live.still_to_act_on(serve(live.desk_state), supervise=True) == []
 
 
 # --- the channels' side --------------------------------------------------------------------

@@ -2,6 +2,8 @@
 queue positions, callbacks, and every customer-facing step in the outbox."""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime
 
 import pytest
@@ -13,7 +15,8 @@ from bot.bank.models import Escalation, Outbox, Staff
 from bot.clock import SHANGHAI
 from bot.bank.profile import load_profile
 from bot.bank.refusals import Refusal
-from tests.bankdb import serve, refused
+from bot.bank.seed import seed
+from tests.bankdb import postgres_available, refused, scratch_postgres, serve
 
 NOW = datetime(2026, 9, 28, 9, 30, tzinfo=SHANGHAI)    # the bank_db clock: Monday morning, on duty
 STOLEN = [{"role": "user", "text": "我的卡6222020200000000006被盗刷了，手机13800138000", "at": "t1"},
@@ -179,3 +182,32 @@ def test_a_distress_case_nobody_takes_repeats_the_crisis_line(agent, monkeypatch
     apology = row.payload["messages"][1]
     assert apology["metadata"]["utter_action"] == "utter_handoff_unclaimed_distress"
     assert load_profile().crisis_line in apology["text"] and "110" in apology["text"] and "120" in apology["text"]
+
+
+@pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not running (.ci/run starts it)")
+def test_two_agents_claiming_one_case_at_once_on_postgresql_one_gets_it(tmp_path, monkeypatch):
+    """The first claim holds the case's row until it commits; the second waits, then sees the case
+    taken, so the customer is greeted once, by one person."""
+    monkeypatch.setenv("HELPLINE_DATA_DIR", str(tmp_path))
+    with scratch_postgres() as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        seed(today=NOW.date())
+        first, second = add_agent("李敏", "limin"), add_agent("周杰", "zhou")
+        case = escalation(serve(handoff.open_escalation, "c1", "widget", "fraud", STOLEN, at=NOW).reference)
+        claimed = threading.Event()
+
+        def slow_claim() -> None:
+            with transaction() as session:
+                handoff.claim(session, case.id, first, at=NOW)
+                session.flush()
+                claimed.set()
+                time.sleep(0.5)   # still uncommitted while the colleague presses 接入
+
+        holder = threading.Thread(target=slow_claim)
+        holder.start()
+        assert claimed.wait(10)
+        with refused("taken"):
+            serve(handoff.claim, case.id, second, at=NOW)
+        holder.join()
+        assert escalation(case.reference).assignee_id == first
+        assert [row.kind for row in outbox_rows("c1")].count("handoff_joined") == 1

@@ -14,12 +14,21 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from bot.bank.messaging import outbox
+from sqlalchemy import select
+
 from bot.bank.db import transaction
+from bot.bank.handoff import attachments
+from bot.bank.handoff import escalations as handoff
+from bot.bank.messaging import outbox
+from bot.bank.models import Attachment
+from bot.bank.staff.accounts import create_staff
 from bot.channels.wechat import UNKNOWN_MENU, UNSUPPORTED_REPLY, VOICE_UNHEARD
 from bot.channels.wechat_crypto import WeChatCipher, signature
 from bot.clock import now
+from bot.wording import text_of
+from tests.bankdb import serve
 from tests.conftest import PINNED_NOW
+from tests.files import png
 from tests.conversation import bank_rows
 from tests.fake_wechat import FakeWeChatApi, WeChatClient, bot_texts, number_of, user_texts
 from tests.stack import Stack
@@ -148,8 +157,36 @@ def test_a_menu_click_runs_its_intent(client, openid, wechat_stack):
     assert client.reply_fields(unknown)["Content"] == UNKNOWN_MENU
 
 
+def test_a_photo_without_a_person_on_the_case_is_not_fetched_and_the_customer_is_told_how(client, openid,
+                                                                                          wechat_stack):
+    reply = client.reply_fields(client.send(openid, "image", PicUrl="http://mmbiz.qpic.cn/x.jpg", MediaId="m2"))
+    assert reply["Content"] == text_of("utter_attachment_no_case") and "转人工" in reply["Content"]
+    assert user_texts(wechat_stack, openid) == []
+
+
+def test_a_photo_for_the_agent_is_kept_with_the_case_and_the_agents_photo_comes_back(client, openid, wechat_stack,
+                                                                                       fake_api, stack_db):
+    client.say(openid, "你好")
+    paused = requests.post(f"{wechat_stack.rasa_url}/conversations/{openid}/tracker/events",
+                           params={"token": wechat_stack.token}, json={"event": "pause"}, timeout=30)
+    paused.raise_for_status()
+    serve(handoff.open_escalation, openid, "wechat", "fraud", [])
+    case = serve(handoff.open_for, openid)
+    assert client.send(openid, "image", PicUrl="http://mmbiz.qpic.cn/x.jpg", MediaId="m-scam").text == "success"
+    assert user_texts(wechat_stack, openid)[-1] == "[附件] 微信图片.png"
+    with transaction() as session:
+        [kept] = session.execute(select(Attachment).where(Attachment.escalation_id == case.id)).scalars().all()
+        agent = create_staff(session, username=f"a-{openid}", display_name="李敏", role="agent",
+                             password="wechat-agent-2026", when=now()).id
+    assert serve(attachments.for_staff, kept.id, case.id).content == png()
+
+    serve(handoff.claim, case.id, agent)
+    serve(attachments.from_agent, case.id, agent, png(8, 8), "示意图")
+    assert fake_api.wait_for_images(openid) == [f"MEDIA-{len(fake_api.uploads)}"]
+    assert fake_api.uploads[-1] == png(8, 8)
+
+
 @pytest.mark.parametrize(("msg_type", "fields"), [
-    ("image", {"PicUrl": "http://mmbiz.qpic.cn/x.jpg", "MediaId": "m2"}),
     ("location", {"Location_X": "22.54", "Location_Y": "114.05", "Scale": "15", "Label": "福田"}),
     ("link", {"Title": "看看", "Description": "链接", "Url": "http://example.com"}),
 ])

@@ -570,21 +570,23 @@ def test_a_customers_photo_reaches_the_agent_who_opens_it(widget, browser):
     with agent_on_the_case(widget, browser) as agent:
         expect(widget.page.locator(".attach")).to_be_visible()
         answers = widget.bot_bubbles.count()
+        photo = png(1000, 1000, noise=True)   # 3 MB, as a phone's photo: more than a websocket frame's 1 MiB default
+        assert len(photo) > 3_000_000
         widget.page.locator("input[type=file]").set_input_files(
-            files=[{"name": "诈骗短信13800138000.png", "mimeType": "image/png", "buffer": png(40, 30)}])
+            files=[{"name": "诈骗短信13800138000.png", "mimeType": "image/png", "buffer": photo}])
         sent = widget.user_bubbles.last.locator("img")
         expect(sent).to_be_visible()
-        assert sent.evaluate("image => image.naturalWidth") == 40   # served back by the Rasa server's files route
+        assert sent.evaluate("image => image.naturalWidth") == 1000   # served back by the Rasa server's files route
 
         image = agent.locator("[data-chat-log] a.chat-file img")
         expect(image).to_be_visible()
         expect(image).to_have_attribute("alt", "诈骗短信*******8000.png")
-        assert image.evaluate("image => image.naturalWidth") == 40
+        assert image.evaluate("image => image.naturalWidth") == 1000
         with agent.context.expect_page() as opened:
             image.click()
         tab = opened.value
         tab.wait_for_load_state()
-        assert "/attachments/" in tab.url
+        assert "/escalations/" in tab.url and "/files/" in tab.url
         assert "13800138000" not in agent.content()
         agent.screenshot(path=str(ROOT / "docs" / "screenshots" / "desk-attachment.png"), full_page=True)
         assert widget.bot_bubbles.count() == answers

@@ -141,3 +141,12 @@ async def test_a_missing_bundle_says_how_to_build_it(demo_client, tmp_path, monk
     monkeypatch.setattr(widget_demo, "WIDGET_JS", tmp_path / "absent.js")
     response = await demo_client.get("/widget.js")
     assert response.status == 404 and "make widget" in await response.text()
+
+
+def test_the_rasa_server_takes_websocket_messages_as_large_as_a_photo_event():
+    """Sanic reads SANIC_WEBSOCKET_MAX_SIZE when the app is made (bot.serving exports the default);
+    its own default, 1 MiB, would drop the socket of a customer sending a phone's photo."""
+    from bot.channels.widget import MAX_EVENT_BYTES
+    from bot.settings import settings
+
+    assert int(settings().websocket_max_size) >= MAX_EVENT_BYTES

@@ -93,6 +93,8 @@ def read_request(request: Request) -> Dict[str, Any]:
         raise Refused("message is not a string", sender=sender)
     if not (metadata is None or isinstance(metadata, dict)):
         raise Refused("metadata is not an object", sender=sender)
+    if metadata is not None:   # `file` is the channels' own mark of a stored file (bot/channels/files.py)
+        metadata = {key: value for key, value in metadata.items() if key != "file"}
     return {"sender": sender, "text": text, "metadata": metadata}
 
 

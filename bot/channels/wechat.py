@@ -40,7 +40,7 @@ from bot.bank.handoff import attachments, live
 from bot.bank.messaging import outbox
 from bot.bank.messaging.outbox import OutboxItem
 from bot.bank.refusals import Refusal
-from bot.channels import client_address, wechat_xml
+from bot.channels import client_address, files, wechat_xml
 from bot.channels.dedup import RetryStore, make_store
 from bot.channels.delivery import attach_delivery
 from bot.channels.guard import apology_text, guarded
@@ -174,21 +174,10 @@ def _bot_messages(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return [{key: message[key] for key in keep if key in message} for message in messages]
 
 
-def files_in(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """The files (bot/bank/handoff/attachments.py) that outbox messages carry."""
-    return [message["metadata"]["file"] for message in messages
-            if isinstance((message.get("metadata") or {}).get("file"), dict)]
-
-
-def stored_file(token: str) -> attachments.File:
-    with transaction() as session:
-        return attachments.for_customer(session, token, at=now())
-
-
-def keep_photo(openid: str, content: bytes) -> attachments.Sent:
-    """A photo the customer sent, for the agent of their open case."""
-    with transaction() as session:
-        return attachments.from_customer(session, openid, content, PHOTO_NAME, at=now())
+def file_of(message: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The file (bot/bank/handoff/attachments.py) an outbox message carries, if any."""
+    file = (message.get("metadata") or {}).get("file")
+    return file if isinstance(file, dict) else None
 
 
 def queue_late_reply(openid: str, messages: List[Dict[str, Any]]) -> None:
@@ -218,23 +207,28 @@ class WeChatPusher:
         if item.template:
             await self.api.send_template(item.recipient_id, item.template["id"], item.template["data"])
             return
-        parts, buttons = wechat_xml.render(item.messages)
+        for message in item.messages:   # an agent's file is one call of its own (a retry repeats nothing else)
+            file = file_of(message)
+            if file is not None:
+                await self._send_file(item.recipient_id, message.get("text") or "", file)
+        parts, buttons = wechat_xml.render([message for message in item.messages if file_of(message) is None])
         for part in parts:
             for piece in wechat_xml.split_bytes(part):
                 await self.api.send_text(item.recipient_id, piece)
-        for file in files_in(item.messages):
-            await self._send_file(item.recipient_id, file)
         if buttons:
             await remember_buttons(self.store, item.recipient_id, buttons)
 
-    async def _send_file(self, openid: str, file: Dict[str, Any]) -> None:
+    async def _send_file(self, openid: str, said: str, file: Dict[str, Any]) -> None:
         """An agent's photo as an image message; a PDF (which an official account cannot send)
-        as a link to it on the Rasa servers."""
-        if not str(file.get("type", "")).startswith("image/"):
-            await self.api.send_text(openid, f"{settings().public_url.rstrip('/')}/webhooks/widget/files/{file['token']}")
+        as the agent's words with a link to it on the Rasa servers (HELPLINE_PUBLIC_URL)."""
+        if str(file.get("type", "")).startswith("image/"):
+            found = await asyncio.to_thread(files.stored, str(file["token"]))
+            await self.api.send_image(openid, await self.api.upload_image(found.content, found.name, found.content_type))
             return
-        found = await asyncio.to_thread(stored_file, str(file["token"]))
-        await self.api.send_image(openid, await self.api.upload_image(found.content, found.name, found.content_type))
+        public = settings().public_url.rstrip("/")
+        if not public:   # retried, then parked: the notification goes by SMS
+            raise RuntimeError("HELPLINE_PUBLIC_URL is not set: no link to send the PDF with")
+        await self.api.send_text(openid, f"{said}\n{public}/webhooks/{CHANNEL}/files/{file['token']}")
 
 
 class WeChatInput(InputChannel):
@@ -366,13 +360,14 @@ class WeChatInput(InputChannel):
     async def _on_photo(self, inbound: Inbound, on_new_message: OnNewMessage) -> Optional[str]:
         """A photo (of a scam SMS, a statement) for the agent of the customer's open case: fetched
         through the media API, kept with the case, and passed to Rasa as the customer's message.
-        Without an open case the customer is told how to reach a person."""
+        Without an open case (or past its quota) the customer is told why, before any download."""
         try:
+            await asyncio.to_thread(files.check_receiving, inbound.openid)
             content = await self.api.media(inbound.fields.get("MediaId", ""))
-            sent = await asyncio.to_thread(keep_photo, inbound.openid, content)
+            sent = await asyncio.to_thread(files.keep, inbound.openid, content, PHOTO_NAME)
         except Refusal as error:
             return attachments.customer_refusal(error)
-        except (WeChatApiError, aiohttp.ClientError, asyncio.TimeoutError) as error:
+        except (WeChatApiError, aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
             logger.warning("could not fetch a photo from WeChat: %r", error)
             return apology_text()
         return await self._ask_rasa(inbound, attachments.label(sent.name), on_new_message, {"file": sent.as_metadata()})
@@ -463,6 +458,9 @@ class WeChatInput(InputChannel):
         if not (self.config.app_id and self.config.app_secret):
             logger.warning("WeChat channel %s: no app_id/app_secret (WECHAT_APP_ID, WECHAT_APP_SECRET), so "
                            "late answers and agent replies stay in the outbox undelivered", self.name())
+        elif not settings().public_url:
+            logger.warning("WeChat channel %s: HELPLINE_PUBLIC_URL is not set, so a PDF an agent sends cannot be "
+                           "linked and goes by SMS notice instead", self.name())
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         """GET /webhook is WeChat's server check; POST /webhook carries the messages."""
@@ -492,6 +490,7 @@ class WeChatInput(InputChannel):
             except Refused as refusal:
                 return self._refuse(request, refusal)
 
+        files.add_files_route(webhook)
         if self.config.app_id and self.config.app_secret:
             self._attach_pusher(webhook)
         return webhook

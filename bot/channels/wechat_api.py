@@ -204,6 +204,8 @@ class WeChatApi:
             async with self._http().get(f"{self.api_base}/cgi-bin/media/get",
                                         params={"access_token": token, "media_id": media_id}) as response:
                 body = await response.read()
+                if response.status != 200:
+                    return None, {"errcode": response.status, "errmsg": f"HTTP {response.status}"}
                 if response.content_type in ("application/json", "text/plain"):   # an error, as JSON
                     return None, json.loads(body or b"{}")
                 return body, {}

@@ -70,7 +70,8 @@ from bot.bank.messaging.outbox import OutboxItem, Unreachable
 from bot.bank.refusals import Refusal
 from bot.channels import client_address
 from bot.channels.delivery import attach_delivery, poll
-from bot.channels.guard import guard
+from bot.channels import files
+from bot.channels.guard import Verdict, apology_text, guard
 from bot.channels.widget_presence import REFRESH_SECONDS, RedisPresence
 from bot.clock import now
 from bot.logs import client_address as logged_client
@@ -81,7 +82,7 @@ logger = logging.getLogger(__name__)
 CHANNEL = "widget"
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
 TYPING_EVERY = timedelta(seconds=3)   # both ways: how often a typing signal is passed on
-MAX_EVENT_BYTES = attachments.MAX_BYTES + 64 * 1024   # a file and its name in one socket.io event
+MAX_EVENT_BYTES = attachments.MAX_BYTES * 4 // 3 + 64 * 1024   # a file in one event (base64 when polling)
 
 
 def widget_message(message: Dict[str, Any]) -> Dict[str, Any]:
@@ -137,16 +138,6 @@ def pushed_messages(item: OutboxItem) -> List[Dict[str, Any]]:
 def customer_typing(session_id: str) -> None:
     with transaction() as session:
         live.customer_typing(session, session_id, at=now())
-
-
-def from_customer(session_id: str, content: bytes, name: str) -> attachments.Sent:
-    with transaction() as session:
-        return attachments.from_customer(session, session_id, content, name, at=now())
-
-
-def for_customer(token: str) -> attachments.File:
-    with transaction() as session:
-        return attachments.for_customer(session, token, at=now())
 
 
 def already_recorded_pushes(session_id: str) -> List[str]:
@@ -276,6 +267,9 @@ class WidgetInput(SocketIOInput):
         @widget_webhook.listener("before_server_start")
         async def remember_app(app: Sanic, _loop: Optional[asyncio.AbstractEventLoop]) -> None:
             server["app"] = app
+            if app.config.WEBSOCKET_MAX_SIZE < MAX_EVENT_BYTES:   # set before Sanic starts: SANIC_WEBSOCKET_MAX_SIZE
+                logger.warning("SANIC_WEBSOCKET_MAX_SIZE is %s bytes: customers' photos above it will not arrive",
+                               app.config.WEBSOCKET_MAX_SIZE)
 
         def connected(sid: str) -> bool:
             return sio.manager.is_connected(sid, namespace or "/")
@@ -361,31 +355,30 @@ class WidgetInput(SocketIOInput):
         async def attachment(sid: str, data: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
             """A photo or PDF for the agent of the customer's open case: kept, then passed to Rasa
             as the customer's message (so the transcript has it). Answers the widget's
-            acknowledgement with the file as stored, or with the refusal's words."""
+            acknowledgement with the file as stored, or with the reason in the bank's words
+            ("" when the guard has already told the customer, e.g. to slow down)."""
             session = await sio.get_session(sid, namespace=namespace)
             session_id, address = session.get("session_id"), session.get("address")
             content, name = (data or {}).get("data"), (data or {}).get("name")
             if not session_id or not isinstance(content, (bytes, bytearray)):
                 return {"error": attachments.customer_refusal(Refusal("attachment_empty", ""))}
+            logged_client.set(address)
             try:
-                sent = await asyncio.to_thread(from_customer, session_id, bytes(content), str(name or ""))
+                sent = await asyncio.to_thread(files.keep, session_id, bytes(content), str(name or ""))
             except Refusal as error:
                 return {"error": attachments.customer_refusal(error)}
-            logged_client.set(address)
+            except Exception:
+                logger.exception("could not keep a file from widget session %s", session_id)
+                return {"error": apology_text()}
             message = UserMessage(attachments.label(sent.name), WidgetOutput(sio, self.bot_message_evt, namespace, presence),
                                   session_id, input_channel=CHANNEL, metadata={"file": sent.as_metadata()})
-            await guard(on_new_message, message, agent=server["app"].ctx.agent, address=address)
+            verdict = await guard(on_new_message, message, agent=server["app"].ctx.agent, address=address)
+            if verdict not in (Verdict.ANSWERED, Verdict.QUIET):   # not in the conversation: not kept either
+                await asyncio.to_thread(files.withdraw, sent.id)
+                return {"error": ""}
             return {"file": file_view(sent.as_metadata())}
 
-        @widget_webhook.route("/files/<token:str>", methods=["GET"])
-        async def file(_request: Request, token: str) -> HTTPResponse:
-            """A file of the conversation, for the customer who has its token (staff open files in the console)."""
-            try:
-                found = await asyncio.to_thread(for_customer, token)
-            except Refusal:
-                return response.text("", status=404)
-            return response.raw(found.content, content_type=found.content_type,
-                                headers={**attachments.SERVED_HEADERS, **attachments.disposition(found)})
+        files.add_files_route(widget_webhook)
 
         def make_pusher(_app: Sanic) -> WidgetOutput:
             return WidgetOutput(sio, self.bot_message_evt, namespace, presence)

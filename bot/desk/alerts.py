@@ -1,13 +1,21 @@
 """Alerts for agents on duty, on whichever console page they have open.
 
 Every page an agent or admin opens connects one websocket here
-(static/alerts.js). Every ALERT_SECONDS the server compares the desk with
-what it last saw for that person (bot.bank.handoff.live): a case that joined
-the queue, a message from a customer of theirs, and, for a duty supervisor
-(`escalations.supervise`), an urgent case past its first-reply target. Each
-reaches the page as {"type": "alert", kind, id, reference, urgent, title,
-body, url}; the page shows it, rings, and raises a desktop notice if the
-agent allowed them. The page's pings keep the agent counted as on duty.
+(static/alerts.js). One watcher per console process (`DeskWatch`) looks at
+the open cases every ALERT_SECONDS, in one query however many pages are
+open, and each socket compares what it saw before with the new look
+(bot.bank.handoff.live.news): a case that joined the queue, a case
+transferred or handed to this agent, a message from a customer of theirs,
+and, for a duty supervisor (`escalations.supervise`), an urgent case past
+its first-reply target. A socket that connects is first told what still
+needs someone (`still_to_act_on`), so nothing is lost while the agent moves
+from page to page; the page shows each alert once per browser tab (its
+`key`).
+
+Each reaches the page as {"type": "alert", kind, key, id, reference, urgent,
+sticky, replay, title, body, url}; the page shows it, rings, and raises a
+desktop notice if the agent allowed them. An open tab is not being on duty:
+the agents' presence comes from the queue and case pages, not from here.
 
 Marking urgent cases for the supervisors is the console server's job
 (`watch_overdue`, started by `python -m bot.desk`): it runs every
@@ -18,17 +26,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, AsyncIterator, Dict
+from typing import Any, AsyncIterator, Dict, Optional, Tuple
 
 from aiohttp import WSMsgType, web
 
 from bot.bank.handoff import live
+from bot.bank.handoff.escalations import FIRST_REPLY_SLA
 from bot.bank.handoff.models import Priority
 from bot.clock import now
 from bot.desk import sockets
 from bot.desk.access import PageScript, can, requires
 from bot.desk.common import run_db
-from bot.desk.pages.escalations import HANDLE, PRIORITY_LABELS, SUPERVISE, mark_present
+from bot.desk.pages.escalations import HANDLE, PRIORITY_LABELS, SUPERVISE
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -39,19 +48,69 @@ ALERT_SECONDS = 2.0
 OVERDUE_CHECK_SECONDS = 15.0
 
 
-def alert_view(alert: live.Alert) -> Dict[str, Any]:
+class DeskWatch:
+    """The console's one look at the desk every ALERT_SECONDS, shared by every page's socket."""
+
+    def __init__(self) -> None:
+        self.state: live.DeskState = {}
+        self.version = 0
+        self._changed = asyncio.Condition()
+        self._task: Optional[asyncio.Task] = None
+
+    async def after(self, seen: int) -> Tuple[int, live.DeskState]:
+        """The first look newer than `seen` (0: whatever look there is, waiting for the first)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.version > seen)
+            return self.version, self.state
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                state = await run_db(live.desk_state)
+            except Exception:  # a database outage only delays the alerts
+                logger.exception("looking at the desk for alerts failed; retrying")
+            else:
+                async with self._changed:
+                    self.state, self.version = state, self.version + 1
+                    self._changed.notify_all()
+            await asyncio.sleep(ALERT_SECONDS)
+
+    async def close(self, _app: Optional[web.Application] = None) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+WATCH = web.AppKey("desk_watch", DeskWatch)
+
+
+def prepare(app: web.Application) -> None:
+    """The console's watcher, stopped with the app."""
+    app[WATCH] = DeskWatch()
+    app.on_cleanup.append(app[WATCH].close)
+
+
+def alert_view(alert: live.Alert, *, replay: bool = False) -> Dict[str, Any]:
     """An alert as the page shows it (and as the desktop notice says it)."""
     case = alert.case
-    priority = PRIORITY_LABELS.get(case.priority, case.priority)
+    urgent = alert.kind == live.OVERDUE or case.priority == Priority.URGENT
+    soon = "及时" if case.priority == Priority.NORMAL else "尽快"
+    about = f"{case.reason_label}，编号 {case.reference}"
     title, body = {
-        live.NEW_CASE: (f"新的人工接待（{priority}）", f"{case.reason_label} · {case.reference}，请尽快接入。"),
-        live.CUSTOMER_WROTE: ("客户发来新消息", f"你接待的 {case.reference}（{case.reason_label}）有新消息。"),
-        live.OVERDUE: ("紧急接待超时无人回复",
-                       f"{case.reference}（{case.reason_label}）已超过首次回复时限，请安排同事接入或直接接管。"),
+        live.NEW_CASE: (f"【{PRIORITY_LABELS.get(case.priority, case.priority)}】新客户待接入",
+                        f"{case.reason_label} · 编号 {case.reference}，请{soon}接入。"),
+        live.ASSIGNED: ("有客户转给你接待", f"客户（{about}）已转由你接待，请尽快回复。"),
+        live.CUSTOMER_WROTE: ("客户发来新消息", f"你接待的客户（{about}）发来了新消息。"),
+        live.OVERDUE: ("紧急接待超时未回复",
+                       f"编号 {case.reference}（{case.reason_label}）已超过 {FIRST_REPLY_SLA[Priority.URGENT]} 分钟"
+                       "未回复客户，请安排同事处理，或由你直接接管。"),
     }[alert.kind]
-    return {"type": "alert", "kind": alert.kind, "id": case.id, "reference": case.reference,
-            "urgent": alert.kind == live.OVERDUE or case.priority == Priority.URGENT,
-            "title": title, "body": body, "url": f"/escalations/{case.id}"}
+    key = {live.CUSTOMER_WROTE: f"{alert.kind}:{case.id}:{case.customer_wrote_at}",
+           live.ASSIGNED: f"{alert.kind}:{case.id}:{case.assignee_id}"}.get(alert.kind, f"{alert.kind}:{case.id}")
+    return {"type": "alert", "kind": alert.kind, "key": key, "id": case.id, "reference": case.reference,
+            "urgent": urgent, "sticky": alert.kind == live.OVERDUE or (alert.kind == live.NEW_CASE and urgent),
+            "replay": replay, "title": title, "body": body, "url": f"/escalations/{case.id}"}
 
 
 async def _send(ws: web.WebSocketResponse, data: Dict[str, Any]) -> None:
@@ -59,12 +118,15 @@ async def _send(ws: web.WebSocketResponse, data: Dict[str, Any]) -> None:
         await ws.send_json(data, dumps=lambda obj: json.dumps(obj, ensure_ascii=False))
 
 
-async def _watch(ws: web.WebSocketResponse, staff_id: int, supervise: bool, before: live.Snapshot) -> None:
-    """Announce what changed since the last look (`before`, taken as the page connected), until the page goes."""
+async def _watch(ws: web.WebSocketResponse, watch: DeskWatch, staff_id: int, supervise: bool) -> None:
+    """What still needs someone, then what changes, until the page goes."""
+    seen, before = await watch.after(0)
+    for alert in live.still_to_act_on(before, supervise=supervise):
+        await _send(ws, alert_view(alert, replay=True))
+    await _send(ws, {"type": "watching"})
     while not ws.closed:
-        await asyncio.sleep(ALERT_SECONDS)
-        after = await run_db(live.snapshot, staff_id, supervise=supervise)
-        for alert in live.news(before, after):
+        seen, after = await watch.after(seen)
+        for alert in live.news(before, after, staff_id, supervise=supervise):
             await _send(ws, alert_view(alert))
         before = after
 
@@ -77,10 +139,9 @@ def _is_ping(message: Any) -> bool:
     return isinstance(data, dict) and data.get("type") == "ping"
 
 
-async def _listen(ws: web.WebSocketResponse, staff_id: int) -> None:
+async def _listen(ws: web.WebSocketResponse) -> None:
     async for message in ws:
         if _is_ping(message):
-            await mark_present(staff_id)
             await _send(ws, {"type": "pong"})
 
 
@@ -88,13 +149,11 @@ async def _listen(ws: web.WebSocketResponse, staff_id: int) -> None:
 @requires(HANDLE)
 async def alerts_socket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=30)
-    sockets.check_upgrade(request, ws, "这个地址是工作台的提醒连接，由工作台页面自动打开。")
+    sockets.check_upgrade(request, ws, "此链接仅供工作台内部使用，无需手动打开。请直接进入工作台页面。")
     if not await sockets.prepare(request, ws):
         return ws
-    staff_id, supervise = request["staff"].id, can(request, SUPERVISE)
-    await mark_present(staff_id)
-    before = await run_db(live.snapshot, staff_id, supervise=supervise)
-    await sockets.until_either(_watch(ws, staff_id, supervise, before), _listen(ws, staff_id))
+    await sockets.until_either(_watch(ws, request.app[WATCH], request["staff"].id, can(request, SUPERVISE)),
+                               _listen(ws))
     return ws
 
 

@@ -46,7 +46,7 @@ from bot.desk.render import errors_middleware
 from bot.settings import Settings, settings
 
 HERE = Path(__file__).resolve().parent
-MAX_UPLOAD = MAX_BYTES + 64 * 1024
+MAX_UPLOAD = MAX_BYTES * 4 // 3 + 256 * 1024   # a 5 MB file, base64 in JSON included
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
@@ -83,5 +83,6 @@ def create_app(pages: Sequence[ModuleType] = PAGE_MODULES, config: Optional[Sett
     app.on_cleanup.append(_close_login_state)
     for module in pages:
         app.router.add_routes(module.routes)
+        getattr(module, "prepare", lambda _app: None)(app)
     app.router.add_static("/static/", STATIC, name="static", append_version=True)
     return app

@@ -89,7 +89,7 @@ class Chat:
             while True:
                 case = await service(handoff.detail, self.escalation_id)
                 entry = case.entry
-                lines, available = await live_lines(self.config, self.conversation_id, since)
+                lines, available = await live_lines(self.config, self.escalation_id, self.conversation_id, since)
                 for line in lines:
                     await self.send("line", **line)
                     since = max(since, line["at"])

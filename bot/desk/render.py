@@ -77,6 +77,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
                     else error_page(request, status, "操作没有完成", error.message))
     except web.HTTPNotFound:
         response = error_page(request, 404, "页面不存在", "没有找到这个页面，请从上方菜单进入。")
+    except web.HTTPRequestEntityTooLarge:   # a file over the upload limit (bot/desk/app.py)
+        response = error_page(request, 413, "文件太大", "文件超过 5 MB，无法发送。请换一个小一些的文件，或截图后再发。")
     if request.get("flash_taken") and not response.prepared:
         response.del_cookie(FLASH_COOKIE, path="/")
     return response

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any, Awaitable, Optional, TypeVar
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from bot.bank.refusals import Refusal
 from bot.desk.access import Denied
 from bot.desk.security import DeskSession, csrf_matches
 
+logger = logging.getLogger(__name__)
 HELLO_SECONDS = 10.0
 REFUSED = 4403   # close code: the CSRF token was missing or wrong
 T = TypeVar("T")
@@ -72,5 +74,8 @@ async def until_either(feed: Awaitable[T], listen: Awaitable[Any]) -> Optional[T
     finally:
         for task in tasks:
             task.cancel()
-    fed = tasks[0]
-    return fed.result() if fed.done() and not fed.cancelled() else None
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)   # every task's end is collected
+    fed, failure = tasks[0], next((o for o in outcomes if isinstance(o, Exception)), None)
+    if failure is not None:   # e.g. a send as the page went away
+        logger.info("console websocket ended: %r", failure)
+    return fed.result() if fed.done() and not fed.cancelled() and fed.exception() is None else None

@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "config" / "haproxy.cfg.j2"
 COMPOSE_CONFIG = ROOT / "deploy" / "haproxy.cfg"
 MAX_BODY_BYTES = 1024 ** 2
-# A photo or PDF an agent sends from the console (bot/desk/pages/attachments.py), with its form.
-MAX_UPLOAD_BYTES = 6 * 1024 ** 2
+# A 5 MB photo or PDF: an agent's from the console (bot/desk/pages/attachments.py, as a form or
+# base64 in JSON), a customer's in socket.io's long-polling fallback (base64 too).
+MAX_UPLOAD_BYTES = 7 * 1024 ** 2
 
 Server = Tuple[str, str]  # (name, host:port)
 

@@ -20,7 +20,7 @@ export const TEXT = {
   image: "图片",
   attach: "发送图片或PDF文件给客服",
   // The server refuses these too (domain/handoff.yml); checked here so nothing large is uploaded in vain.
-  fileTooLarge: "抱歉，这个文件太大了，请发送5MB以内的图片或PDF文件。",
+  fileTooLarge: "抱歉，这个文件太大，发送不了。请发送5MB以内的图片或PDF文件，照片可以截屏后再发。",
   fileSending: "正在发送文件…",
   pdf: (name: string) => `PDF文件：${name}`,
   you: "我",

@@ -8,11 +8,14 @@ like the transcript (bot.bank.masking). Every file expires after the bank's
 retention (`HELPLINE_ATTACHMENT_DAYS`, 30 by default): `purge_expired`
 empties it and keeps the row as the record that something was sent.
 
-Staff open a file by id, with the console's access rules; a customer opens
-one only through its token, which only their conversation was given. Files
-are always served with the type found here, `nosniff`, and a sandboxing
-content security policy (`SERVED_HEADERS`), so a crafted PDF or image runs
-nothing in the bank's origin.
+A case takes at most MAX_FILES_PER_CASE files and MAX_CASE_BYTES in all, so
+nobody can fill the database through one chat. Staff open a file by id,
+and only as part of its own case; a customer opens one only through its
+token, which only their conversation was given. Files are always served
+with the type found here and `nosniff` (`served_headers`): a photo inline
+under a sandboxing content security policy, a PDF as a download (browsers'
+PDF viewers refuse to run in a sandbox), so a crafted file runs nothing in
+the bank's origin.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from pathlib import PurePosixPath
 from typing import Dict, Optional
 from urllib.parse import quote
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, undefer
 
 from bot.bank.handoff import escalations
@@ -38,16 +41,15 @@ from bot.settings import settings
 from bot.wording import text_of
 
 MAX_BYTES = 5 * 1024 * 1024
+MAX_FILES_PER_CASE, MAX_CASE_BYTES = 20, 50 * 1024 * 1024
 # Why a customer's file is refused: utter_attachment_<reason> says it to them.
-REFUSALS = ("no_case", "type", "too_large", "empty")
+REFUSALS = ("no_case", "type", "too_large", "empty", "quota")
 MAX_NAME = 80
 CUSTOMER, AGENT = "customer", "agent"
 # The first bytes of each accepted type, and the extension its name gets.
 SIGNATURES = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
               b"%PDF-": ("application/pdf", ".pdf")}
-SERVED_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox",
-                  "Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}
-UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
+UNSAFE_NAME = re.compile(r"[/\\:*?\"<>|]+")
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,6 @@ class Sent:
     token: str
     name: str
     content_type: str
-
-    @property
-    def is_image(self) -> bool:
-        return self.content_type.startswith("image/")
 
     def as_metadata(self) -> Dict[str, object]:
         return {"id": self.id, "token": self.token, "name": self.name, "type": self.content_type}
@@ -78,7 +76,7 @@ class File:
 def sniff(data: bytes) -> tuple[str, str]:
     """(content type, extension) from the file's first bytes; refuses anything else."""
     if not data:
-        raise Refusal("attachment_empty", "文件是空的。")
+        raise Refusal("attachment_empty", "文件没有内容，无法发送。")
     if len(data) > MAX_BYTES:
         raise Refusal("attachment_too_large", f"文件超过 {MAX_BYTES // (1024 * 1024)} MB，无法发送。")
     for signature, found in SIGNATURES.items():
@@ -91,6 +89,8 @@ def clean_name(name: str, extension: str) -> str:
     """The name shown to staff and the customer: no path, no control characters, numbers masked,
     the extension the content really has."""
     stem = PurePosixPath(unicodedata.normalize("NFC", (name or "").replace("\\", "/"))).stem
+    # Control and format characters (a right-to-left override can make "exe.pdf" read "fdp.exe").
+    stem = "".join(" " if unicodedata.category(char)[0] == "C" else char for char in stem)
     stem = mask_text(UNSAFE_NAME.sub(" ", stem)).strip(" .") or "附件"
     return stem[:MAX_NAME - len(extension)] + extension
 
@@ -111,12 +111,26 @@ def _store(session: Session, escalation: Escalation, sender: str, data: bytes, n
     return Sent(row.id, row.token, row.file_name, content_type)
 
 
+def receiving_case(session: Session, conversation_id: str) -> Escalation:
+    """The customer's open case, locked, if it may take another file (checked before a download too)."""
+    escalation = escalations.open_for(session, conversation_id, lock=True)
+    if escalation is None:
+        raise Refusal("attachment_no_case", "这位客户还没有转人工，暂时不能发送图片或文件。")
+    count, total = session.execute(select(func.count(Attachment.id), func.coalesce(func.sum(Attachment.size), 0))
+                                   .where(Attachment.escalation_id == escalation.id)).one()
+    if count >= MAX_FILES_PER_CASE or total >= MAX_CASE_BYTES:
+        raise Refusal("attachment_quota", f"这次接待已收到 {count} 个文件，不能再收了。")
+    return escalation
+
+
 def from_customer(session: Session, conversation_id: str, data: bytes, name: str, *, at: datetime) -> Sent:
     """Keep a file the customer sent to the agent of their open case."""
-    escalation = escalations.open_for(session, conversation_id)
-    if escalation is None:
-        raise Refusal("attachment_no_case", "只有转人工后才能发送图片或文件。")
-    return _store(session, escalation, CUSTOMER, data, name, at)
+    return _store(session, receiving_case(session, conversation_id), CUSTOMER, data, name, at)
+
+
+def withdraw(session: Session, attachment_id: int) -> None:
+    """Forget a customer's file that never reached the conversation (the message was refused)."""
+    session.execute(delete(Attachment).where(Attachment.id == attachment_id, Attachment.sender == CUSTOMER))
 
 
 def from_agent(session: Session, escalation_id: int, staff_id: int, data: bytes, name: str, *,
@@ -132,9 +146,9 @@ def from_agent(session: Session, escalation_id: int, staff_id: int, data: bytes,
 
 def _alive(row: Optional[Attachment], at: datetime) -> Attachment:
     if row is None:
-        raise Refusal("not_found", "没有找到这个文件。")
+        raise Refusal("not_found", "找不到这个文件，可能已被删除。")
     if row.content is None or local(row.expires_at) <= at:
-        raise Refusal("gone", "这个文件已超过保存期限，已删除。")
+        raise Refusal("gone", "这个文件已过保存期限，系统已自动删除。")
     return row
 
 
@@ -142,8 +156,10 @@ def _file(row: Attachment) -> File:
     return File(row.file_name, row.content_type, row.content)
 
 
-def for_staff(session: Session, attachment_id: int, *, at: datetime) -> File:
-    query = select(Attachment).where(Attachment.id == attachment_id).options(undefer(Attachment.content))
+def for_staff(session: Session, attachment_id: int, escalation_id: int, *, at: datetime) -> File:
+    """A file of this case (a link naming another case's file finds nothing)."""
+    query = select(Attachment).where(Attachment.id == attachment_id, Attachment.escalation_id == escalation_id
+                                     ).options(undefer(Attachment.content))
     return _file(_alive(session.execute(query).scalar_one_or_none(), at))
 
 
@@ -152,9 +168,15 @@ def for_customer(session: Session, token: str, *, at: datetime) -> File:
     return _file(_alive(session.execute(query).scalar_one_or_none(), at))
 
 
-def disposition(file: File) -> Dict[str, str]:
-    """Opened in the browser (images, PDFs in its viewer) under its masked name."""
-    return {"Content-Disposition": f"inline; filename*=UTF-8''{quote(file.name)}"}
+def served_headers(file: File) -> Dict[str, str]:
+    """The headers a file is served with, to staff and customers alike: a photo opens in the
+    browser, sandboxed; a PDF downloads under its masked name."""
+    if file.content_type.startswith("image/"):
+        shown = {"Content-Security-Policy": "sandbox", "Content-Disposition": f"inline; filename*=UTF-8''{quote(file.name)}"}
+    else:
+        shown = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(file.name)}"}
+    return {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+            "Referrer-Policy": "no-referrer", **shown}
 
 
 def customer_refusal(error: Refusal) -> str:

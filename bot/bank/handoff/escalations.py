@@ -230,12 +230,17 @@ def _ticket(session: Session, escalation: Escalation, at: datetime) -> Ticket:
 
 
 def is_typing(moment: Optional[datetime], at: datetime) -> bool:
-    return moment is not None and at - local(moment) <= TYPING_FRESH
+    """A typing signal written by another process (whose clock may differ by a few seconds) is fresh."""
+    return moment is not None and abs(at - local(moment)) <= TYPING_FRESH
 
 
-def open_for(session: Session, conversation_id: str) -> Optional[Escalation]:
-    return session.execute(select(Escalation).where(Escalation.conversation_id == conversation_id,
-                                                    Escalation.status.in_(OPEN_ESCALATION_STATUSES))).scalars().first()
+def open_for(session: Session, conversation_id: str, *, lock: bool = False) -> Optional[Escalation]:
+    """The conversation's open case; with `lock`, its row locked until commit."""
+    query = select(Escalation).where(Escalation.conversation_id == conversation_id,
+                                     Escalation.status.in_(OPEN_ESCALATION_STATUSES))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.execute(query).scalars().first()
 
 
 def _new_escalation(conversation_id: str, channel: str, reason: str, transcript: Sequence[Dict[str, str]],
@@ -328,8 +333,12 @@ def detail(session: Session, escalation_id: int, *, at: datetime) -> Detail:
                   notes, escalation.close_note, typing)
 
 
-def get_escalation(session: Session, escalation_id: int) -> Escalation:
-    escalation = session.get(Escalation, escalation_id)
+def get_escalation(session: Session, escalation_id: int, *, lock: bool = False) -> Escalation:
+    """The case; with `lock`, its row locked until commit, so two people acting on it at the same
+    moment (a claim and a take-over, a close and a reply) take turns and the second sees what the
+    first left (PostgreSQL; SQLite serialises writers anyway)."""
+    escalation = (session.get(Escalation, escalation_id, with_for_update=True, populate_existing=True) if lock
+                  else session.get(Escalation, escalation_id))
     if escalation is None:
         raise Refusal("not_found", "没有找到这条人工接待记录，可能链接有误。请回到队列查看。")
     return escalation
@@ -361,7 +370,7 @@ def write_note(session: Session, escalation: Escalation, author: str, text: str,
 
 def claim(session: Session, escalation_id: int, staff_id: int, *, at: datetime) -> None:
     """Take a waiting case (an agent re-claiming their own case is a no-op)."""
-    escalation, staff = get_escalation(session, escalation_id), _staff(session, staff_id)
+    escalation, staff = get_escalation(session, escalation_id, lock=True), _staff(session, staff_id)
     if escalation.status == WITH_AGENT and escalation.assignee_id == staff.id:
         return
     if escalation.status != WAITING:
@@ -387,7 +396,8 @@ def _not_yours() -> Refusal:
 
 
 def own_case(session: Session, escalation_id: int, staff_id: int) -> tuple[Escalation, Staff]:
-    escalation, staff = get_escalation(session, escalation_id), _staff(session, staff_id)
+    """The agent's own open case, locked for what they do with it."""
+    escalation, staff = get_escalation(session, escalation_id, lock=True), _staff(session, staff_id)
     if escalation.status != WITH_AGENT:
         raise _closed() if escalation.status in (RESOLVED, CALLBACK) else _not_yours()
     if escalation.assignee_id != staff.id:
@@ -420,10 +430,14 @@ def reply(session: Session, escalation_id: int, staff_id: int, text: str, *, at:
 
 def send_file(session: Session, escalation: Escalation, staff: Staff, name: str, file: dict,
               at: datetime) -> None:
-    """The agent's file (bot/bank/handoff/attachments.py), queued to the customer with its name, signed."""
-    title = agent_title(staff)
-    _tell(session, escalation, "agent_message", [
-        {"text": text_of("utter_agent_sent_file", file_name=name), "metadata": {"agent": title, "file": file}}], at)
+    """The agent's file (bot/bank/handoff/attachments.py), sent to the customer like a reply: signed,
+    on their channel, by SMS (saying so) if the channel cannot reach them any more."""
+    title, said = agent_title(staff), text_of("utter_agent_sent_file", file_name=name)
+    escalation.agent_typing_at = None
+    notifications.notify(session, NotificationKind.AGENT_REPLY, escalation.channel, escalation.conversation_id,
+                         [{"text": said, "metadata": {"agent": title, "file": file}}], at=at,
+                         outbox_kind="agent_message", text=text_of("utter_notice_agent_file", agent=title, file_name=name),
+                         customer_id=escalation.customer_id, escalation=escalation.reference)
 
 
 def add_note(session: Session, escalation_id: int, staff_id: int, text: str, *, at: datetime) -> None:
@@ -468,7 +482,7 @@ def finish_callback(session: Session, escalation_id: int, staff_id: int, reached
                     at: datetime) -> None:
     """Record the outcome of a callback; unreached ones stay visible to try again later, and the
     customer is told we tried (on their channel, else by template or SMS)."""
-    escalation, staff = get_escalation(session, escalation_id), _staff(session, staff_id)
+    escalation, staff = get_escalation(session, escalation_id, lock=True), _staff(session, staff_id)
     if escalation.status != CALLBACK:
         raise Refusal("not_callback", "这条记录不是待回电的请求，不能登记回电结果。")
     outcome = "已回电，联系上客户" if reached else "已回电，未接通"

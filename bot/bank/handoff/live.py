@@ -4,10 +4,11 @@ that need the duty supervisor.
 The console and the Rasa servers are separate processes (several of each in a
 cluster), and both already read the case's row, so the signals travel there:
 the channels write when a customer writes or types, the console when an agent
-types, and each side reads what the other wrote. Nothing here depends on the
-clocks of the two sides agreeing: typing is "fresh" for a few seconds of the
-reader's time, and the console finds news by comparing what it saw before
-with what it sees now (`snapshot`, `news`), not by comparing timestamps.
+types, and each side reads what the other wrote. Typing is "fresh" for a few
+seconds either side of the reader's clock (the servers' clocks, kept by NTP,
+may differ a little). The console finds news by comparing what it saw of the
+desk before with what it sees now (`desk_state`, `news`), not by comparing
+timestamps.
 
 WeChat shows an agent as typing only within 30 seconds of the customer's
 last message and for 15 seconds at a time; `claim_typing` lets each channel
@@ -15,9 +16,9 @@ say how often it may be shown, and hands each showing to one server.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Dict, FrozenSet, List, Optional
+from typing import Dict, List, Optional
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -71,15 +72,14 @@ class TypingShown:
 def claim_typing(session: Session, channel: str, *, at: datetime, every: timedelta) -> List[TypingShown]:
     """The cases of `channel` whose agent typed since the customer was last shown so, at
     most once per `every`; each claimed by one server (a conditional update)."""
-    due = or_(Escalation.typing_shown_at.is_(None), Escalation.typing_shown_at <= at - every)
+    due = (Escalation.status == WITH_AGENT, Escalation.agent_typing_at >= at - TYPING_FRESH,
+           or_(Escalation.typing_shown_at.is_(None), Escalation.agent_typing_at > Escalation.typing_shown_at),
+           or_(Escalation.typing_shown_at.is_(None), Escalation.typing_shown_at <= at - every))
     rows = session.execute(select(Escalation.id, Escalation.conversation_id, Escalation.customer_wrote_at).where(
-        Escalation.channel == channel, Escalation.status == WITH_AGENT,
-        Escalation.agent_typing_at >= at - TYPING_FRESH,
-        or_(Escalation.typing_shown_at.is_(None), Escalation.agent_typing_at > Escalation.typing_shown_at),
-        due)).all()
+        Escalation.channel == channel, *due)).all()
     shown = []
-    for row in rows:
-        won = session.execute(update(Escalation).where(Escalation.id == row.id, due)
+    for row in rows:   # still due when updated: another server, or the agent's reply, may have come first
+        won = session.execute(update(Escalation).where(Escalation.id == row.id, *due)
                               .values(typing_shown_at=at).execution_options(synchronize_session=False))
         if won.rowcount:
             shown.append(TypingShown(row.conversation_id, local(row.customer_wrote_at)))
@@ -101,6 +101,7 @@ def alert_supervisors(session: Session, *, at: datetime) -> List[str]:
         won = session.execute(update(Escalation).where(Escalation.id == escalation.id, unalerted)
                               .values(supervisor_alerted_at=at).execution_options(synchronize_session=False))
         if won.rowcount:
+            session.refresh(escalation)   # locked by the update: the note is added to what is there now
             minutes = FIRST_REPLY_SLA[Priority.URGENT]
             escalations.write_note(session, escalation, SYSTEM_AUTHOR,
                                    f"紧急接待超过 {minutes} 分钟仍未回复客户，已提醒值班主管。", at)
@@ -112,53 +113,72 @@ def alert_supervisors(session: Session, *, at: datetime) -> List[str]:
 
 @dataclass(frozen=True)
 class CaseBrief:
+    """An open case as the alerts need it."""
+
     id: int
     reference: str
     priority: str
     reason_label: str
+    status: str
+    assignee_id: Optional[int]
+    customer_wrote_at: Optional[datetime]
+    alerted: bool   # urgent, past target, the supervisors told
+    answered: bool  # the agent has replied at least once
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """What one agent's console knows of the desk at one moment."""
-
-    waiting: Dict[int, CaseBrief] = field(default_factory=dict)
-    # The agent's own cases and when each customer last wrote.
-    mine: Dict[int, Optional[datetime]] = field(default_factory=dict)
-    briefs: Dict[int, CaseBrief] = field(default_factory=dict)
-    alerted: FrozenSet[int] = frozenset()
+DeskState = Dict[int, CaseBrief]   # the open cases by id
+NEW_CASE, CUSTOMER_WROTE, ASSIGNED, OVERDUE = "new_case", "customer_wrote", "assigned", "overdue"
 
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str   # NEW_CASE, CUSTOMER_WROTE or OVERDUE
+    kind: str   # NEW_CASE, CUSTOMER_WROTE, ASSIGNED or OVERDUE
     case: CaseBrief
 
 
-NEW_CASE, CUSTOMER_WROTE, OVERDUE = "new_case", "customer_wrote", "overdue"
+def desk_state(session: Session) -> DeskState:
+    """Every open case, in the columns the alerts read (one query for the whole console)."""
+    rows = session.execute(select(
+        Escalation.id, Escalation.reference, Escalation.priority, Escalation.reason, Escalation.status,
+        Escalation.assignee_id, Escalation.customer_wrote_at, Escalation.supervisor_alerted_at,
+        Escalation.first_reply_at,
+    ).where(Escalation.status.in_(OPEN_ESCALATION_STATUSES))).all()
+    return {row.id: CaseBrief(row.id, row.reference, row.priority, REASONS[row.reason].label, row.status,
+                              row.assignee_id, local(row.customer_wrote_at), row.supervisor_alerted_at is not None,
+                              row.first_reply_at is not None)
+            for row in rows}
 
 
-def _brief(escalation: Escalation) -> CaseBrief:
-    return CaseBrief(escalation.id, escalation.reference, escalation.priority, REASONS[escalation.reason].label)
+def _mine(state: DeskState, staff_id: int) -> Dict[int, CaseBrief]:
+    return {case_id: case for case_id, case in state.items()
+            if case.status == WITH_AGENT and case.assignee_id == staff_id}
 
 
-def snapshot(session: Session, staff_id: int, *, supervise: bool) -> Snapshot:
-    """The waiting cases, the agent's own cases, and (for a supervisor) the cases alerted to supervisors."""
-    rows = session.execute(select(Escalation).where(Escalation.status.in_(OPEN_ESCALATION_STATUSES))).scalars().all()
-    briefs = {row.id: _brief(row) for row in rows}
-    return Snapshot(
-        waiting={row.id: briefs[row.id] for row in rows if row.status == WAITING},
-        mine={row.id: local(row.customer_wrote_at) for row in rows
-              if row.status == WITH_AGENT and row.assignee_id == staff_id},
-        briefs=briefs,
-        alerted=frozenset(row.id for row in rows if supervise and row.supervisor_alerted_at is not None))
+def news(before: DeskState, after: DeskState, staff_id: int, *, supervise: bool) -> List[Alert]:
+    """What one agent should hear of at once between two looks at the desk: a case joined the
+    queue, a case became theirs without their claiming it (a transfer, a take-over; a claim is
+    made from the case's page, which says so), a customer of theirs wrote, and for a
+    supervisor, a case alerted to supervisors."""
+    waiting = {case_id for case_id, case in before.items() if case.status == WAITING}
+    found = [Alert(NEW_CASE, case) for case_id, case in after.items()
+             if case.status == WAITING and case_id not in waiting and case_id not in before]
+    mine_before, mine_after = _mine(before, staff_id), _mine(after, staff_id)
+    found += [Alert(ASSIGNED, case) for case_id, case in mine_after.items()
+              if case_id not in mine_before and case_id in before and before[case_id].status == WITH_AGENT]
+    found += [Alert(CUSTOMER_WROTE, case) for case_id, case in mine_after.items()
+              if case_id in mine_before and case.customer_wrote_at is not None
+              and case.customer_wrote_at != mine_before[case_id].customer_wrote_at]
+    if supervise:
+        found += [Alert(OVERDUE, case) for case_id, case in sorted(after.items())
+                  if case.alerted and not (case_id in before and before[case_id].alerted)]
+    return found
 
 
-def news(before: Snapshot, after: Snapshot) -> List[Alert]:
-    """What happened between two snapshots that the agent should hear about at once:
-    a case joined the queue, a customer of theirs wrote, a case was alerted to supervisors."""
-    found = [Alert(NEW_CASE, case) for case_id, case in after.waiting.items() if case_id not in before.waiting]
-    found += [Alert(CUSTOMER_WROTE, after.briefs[case_id]) for case_id, wrote in after.mine.items()
-              if wrote is not None and case_id in before.mine and wrote != before.mine[case_id]]
-    found += [Alert(OVERDUE, after.briefs[case_id]) for case_id in sorted(after.alerted - before.alerted)]
+def still_to_act_on(state: DeskState, *, supervise: bool) -> List[Alert]:
+    """What a console that just connected should be told even if it happened before: the
+    waiting cases and, for a supervisor, the urgent cases alerted and still unanswered.
+    (The page shows each once per browser tab: static/alerts.js.)"""
+    found = [Alert(NEW_CASE, case) for case in state.values() if case.status == WAITING]
+    if supervise:
+        found += [Alert(OVERDUE, case) for case in state.values() if case.alerted and not case.answered]
     return found

@@ -161,7 +161,7 @@ class Attachment(Base):
     file_name = Column(String(120), nullable=False)
     content_type = Column(String(40), nullable=False)
     size = Column(Integer, nullable=False)
-    sha256 = Column(String(64), nullable=False)
+    sha256 = Column(String(64), nullable=False)   # evidence a photo of a scam was not altered later
     content = deferred(Column(LargeBinary))
     created_at = Column(DateTime(timezone=True), nullable=False)
     expires_at = Column(DateTime(timezone=True), nullable=False, index=True)

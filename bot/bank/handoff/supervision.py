@@ -84,11 +84,8 @@ def board(session: Session, *, at: datetime) -> Board:
 
 def take_over(session: Session, escalation_id: int, supervisor_id: int, *, at: datetime) -> None:
     """The supervisor takes an open chat: from its agent, or straight from the queue."""
-    escalations.get_escalation(session, escalation_id)
-    # Locked until commit, so an agent's close or a second supervisor's take-over at the
-    # same moment waits and then sees the case as this one left it (PostgreSQL; SQLite
-    # serialises writers anyway).
-    escalation = session.get(Escalation, escalation_id, with_for_update=True, populate_existing=True)
+    # Locked: an agent's close or a second supervisor's take-over at the same moment waits.
+    escalation = escalations.get_escalation(session, escalation_id, lock=True)
     supervisor = session.get(Staff, supervisor_id)
     if supervisor is None or not supervisor.active or supervisor.role != StaffRole.ADMIN:
         raise Refusal("forbidden", "只有值班主管（管理员）才能接管接待。")

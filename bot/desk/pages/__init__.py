@@ -10,6 +10,10 @@ A page module is a plain Python module with:
   that the signed-in person may see.
 - `GRANTS` (optional): {role: {permission, …}} for permissions the module
   introduces, e.g. {"agent": {"escalations.handle"}}.
+- `SCRIPTS` (optional): `PageScript`s every page loads for those with the
+  script's permission (e.g. the agents' alerts).
+- `prepare(app)` (optional): what the module keeps on the app (e.g. a watcher
+  shared by its sockets), set up when the app is built.
 
 Add it to `PAGE_MODULES` in bot/desk/app.py. Its templates go in
 bot/desk/templates/ and extend `base.html`.

@@ -1,9 +1,9 @@
 """Files in a hand-off, in the console: opening what a customer sent, and sending one back.
 
-Who may see a case may open its files: agents and admins (`escalations.handle`,
-as for the queue). A file is served with the type it was found to have and
-headers that keep it from running anything here
-(bot.bank.handoff.attachments.SERVED_HEADERS). An agent sends a JPG, PNG or
+Who may see a case may open its files, at the case's own address: agents and
+admins (`escalations.handle`, as for the queue). A file is served with the
+type it was found to have and headers that keep it from running anything
+here (bot.bank.handoff.attachments.served_headers). An agent sends a JPG, PNG or
 PDF on their own case from the case page; it reaches the customer signed, on
 their channel, like a reply. Expired files answer 410 with the reason.
 """
@@ -28,12 +28,11 @@ from bot.desk.pages.escalations import CASE, HANDLE, act_on_case, case_id, on_du
 routes = web.RouteTableDef()
 
 
-@routes.get(r"/attachments/{attachment_id:\d+}")
+@routes.get(CASE + r"/files/{attachment_id:\d+}")
 @requires(HANDLE)
 async def open_file(request: web.Request) -> web.StreamResponse:
-    found = await run_db(attachments.for_staff, int(request.match_info["attachment_id"]), at=now())
-    return web.Response(body=found.content, content_type=found.content_type,
-                        headers={**attachments.SERVED_HEADERS, **attachments.disposition(found)})
+    found = await run_db(attachments.for_staff, int(request.match_info["attachment_id"]), case_id(request), at=now())
+    return web.Response(body=found.content, content_type=found.content_type, headers=attachments.served_headers(found))
 
 
 def _upload(data: Mapping[str, Any]) -> Tuple[bytes, str]:
@@ -51,5 +50,5 @@ async def _send(request: web.Request, data: Mapping[str, Any]) -> Dict[str, Any]
     return await act_on_case(request, attachments.from_agent, *_upload(data))
 
 
-form_action(routes, CASE + "/files", HANDLE, run=on_duty(_send), done=lambda _: ("已发送文件，正在送达客户。", "ok"),
+form_action(routes, CASE + "/files", HANDLE, run=on_duty(_send), done=lambda _: ("文件已提交，正在发送给客户。", "ok"),
             back=lambda request: f"/escalations/{case_id(request)}")

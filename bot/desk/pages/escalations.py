@@ -131,20 +131,25 @@ def _unix(value: Any) -> Optional[float]:
         return None
 
 
-def line_view(role: str, text: str, at: Any, agent: str = "", file: Optional[Mapping[str, Any]] = None,
-              ) -> Dict[str, Any]:
-    """One message: who said it and when (bank time), and the file sent with it (opened at
-    /attachments/{id}), for pages and the websocket alike."""
+def line_view(role: str, text: str, at: Any, agent: str = "") -> Dict[str, Any]:
+    """One message: who said it and when (bank time), for pages and the websocket alike."""
     moment = _unix(at)
     clock = datetime.fromtimestamp(moment, SHANGHAI).strftime("%H:%M") if moment else ""
-    shown = ({"name": file.get("name"), "image": str(file.get("type", "")).startswith("image/"),
-              "url": f"/attachments/{parse_int(file.get('id'), '文件编号')}"} if file else None)
     return {"role": role, "text": text, "at": moment or 0.0, "agent": agent,
-            "who": agent or SPEAKERS.get(role, role), "time": clock, "file": shown}
+            "who": agent or SPEAKERS.get(role, role), "time": clock, "file": None}
 
 
-def live_view(line: Line) -> Dict[str, Any]:
-    return line_view(line.role, line.text, line.at, line.agent, line.file)
+def file_view(escalation_id: int, file: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The photo or PDF sent with a message, opened as part of its case (so a message naming
+    another case's file opens nothing); None when there is none or it is not one of ours."""
+    if not file or not str(file.get("id", "")).isdigit():
+        return None
+    return {"name": str(file.get("name", "")), "image": str(file.get("type", "")).startswith("image/"),
+            "url": f"/escalations/{escalation_id}/files/{int(file['id'])}"}
+
+
+def live_view(escalation_id: int, line: Line) -> Dict[str, Any]:
+    return {**line_view(line.role, line.text, line.at, line.agent), "file": file_view(escalation_id, line.file)}
 
 
 def snapshot_end(transcript: Sequence[Mapping[str, Any]]) -> float:
@@ -169,10 +174,12 @@ async def _queue(request: web.Request) -> Dict[str, Any]:
             "sla_rules": [(PRIORITY_LABELS[priority], minutes) for priority, minutes in FIRST_REPLY_SLA.items()]}
 
 
-async def live_lines(config: Settings, conversation_id: str, since: float) -> Tuple[List[Dict[str, Any]], bool]:
-    """Messages after `since` from Rasa, and whether Rasa could be read at all."""
+async def live_lines(config: Settings, escalation_id: int, conversation_id: str, since: float,
+                     ) -> Tuple[List[Dict[str, Any]], bool]:
+    """The case's messages after `since` from Rasa, and whether Rasa could be read at all."""
     try:
-        return [live_view(line) for line in await conversation_lines(config, conversation_id, since)], True
+        lines = await conversation_lines(config, conversation_id, since)
+        return [live_view(escalation_id, line) for line in lines], True
     except TranscriptUnavailable:
         return [], False
 
@@ -185,7 +192,7 @@ async def _case(request: web.Request) -> Dict[str, Any]:
     me = request["staff"].id
     case = await service(handoff.detail, case_id(request))
     since = snapshot_end(case.transcript)
-    messages, available = await live_lines(request.app[SETTINGS], case.conversation_id, since)
+    messages, available = await live_lines(request.app[SETTINGS], case.entry.id, case.conversation_id, since)
     return {
         "escalation": entry_view(case.entry, me),
         "transcript": [line_view(line.get("role", ""), line.get("text", ""), line.get("at"))

@@ -40,7 +40,8 @@ async def latest_question(request: web.Request) -> str:
     case = await service(handoff.detail, case_id(request))
     if not can_reply(case.entry, request["staff"].id):
         raise Refusal("not_yours", NOT_YOURS)
-    later, _available = await live_lines(request.app[SETTINGS], case.conversation_id, snapshot_end(case.transcript))
+    later, _available = await live_lines(request.app[SETTINGS], case.entry.id, case.conversation_id,
+                                         snapshot_end(case.transcript))
     said = [line.get("text", "") for line in case.transcript if line.get("role") == "user"]
     said += [line["text"] for line in later if line["role"] == "user" and not line["file"]]
     return said[-1] if said else ""
