@@ -34,7 +34,7 @@ ACCOUNTS = {
 PUBLIC_PATHS = {"/login", "/", "/widget.js"}
 SAMPLE_PARAMS = {"reference": "YYABCDEF", "action": "check-in", "branch_id": "futian",
                  "exception_id": "1", "notice_id": "1", "staff_id": "1", "escalation_id": "1", "key": "credit_report",
-                 "reply_id": "1"}
+                 "reply_id": "1", "attachment_id": "1"}
 
 
 class Desk:

@@ -553,11 +553,13 @@ def test_the_customer_and_the_agent_see_each_other_typing(widget, browser):
         widget.input.press_sequentially("我想问一下", delay=50)
         expect(customer_typing).to_be_visible()
         expect(customer_typing).to_have_text("客户正在输入…")
+        agent.screenshot(path=str(ROOT / "docs" / "screenshots" / "desk-customer-typing.png"))
 
         expect(widget.typing).to_be_hidden()
         agent.get_by_label("回复客户").press_sequentially("好的，请稍等", delay=50)
         expect(widget.typing).to_be_visible()
         expect(widget.typing).to_have_attribute("title", "王客服正在输入…")
+        widget.page.screenshot(path=str(ROOT / "docs" / "screenshots" / "widget-agent-typing.png"))
 
 
 def test_a_customers_photo_reaches_the_agent_who_opens_it(widget, browser):

@@ -21,15 +21,19 @@ const SVG = "http://www.w3.org/2000/svg";
 const CHAT_ICON_PATH =
   "M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.5 3.4 6L4.6 21l4.2-2.3c1 .3 2.1.4 3.2.4 5.5 0 10-3.6 10-8s-4.5-8-10-8zm-4 9.2a1.2 1.2 0 110-2.4 1.2 1.2 0 010 2.4zm4 0a1.2 1.2 0 110-2.4 1.2 1.2 0 010 2.4zm4 0a1.2 1.2 0 110-2.4 1.2 1.2 0 010 2.4z";
 
+// A paperclip, drawn here: no emoji font is needed (many phones and Linux browsers lack one).
+const ATTACH_ICON_PATH =
+  "M16.5 6v11.5a4 4 0 01-8 0V5a2.5 2.5 0 015 0v10.5a1 1 0 01-2 0V6H10v9.5a2.5 2.5 0 005 0V5a4 4 0 00-8 0v12.5a5.5 5.5 0 0011 0V6h-1.5z";
+
 type Attributes = Record<string, string>;
 
-function chatIcon(): SVGSVGElement {
+function icon(d: string): SVGSVGElement {
   const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("viewBox", "0 0 24 24");
   svg.setAttribute("aria-hidden", "true");
   const path = document.createElementNS(SVG, "path");
   path.setAttribute("fill", "currentColor");
-  path.setAttribute("d", CHAT_ICON_PATH);
+  path.setAttribute("d", d);
   svg.append(path);
   return svg;
 }
@@ -57,7 +61,7 @@ export class Chat {
     enterkeyhint: "send", maxlength: "1000" });
   // Photos and PDFs go to a person at the bank, so the button shows only while one is in the conversation.
   private readonly attachButton = el("button", { class: "attach", type: "button", "aria-label": TEXT.attach,
-    title: TEXT.attach }, "📎");
+    title: TEXT.attach });
   private readonly fileInput = el("input", { type: "file", accept: FILE_TYPES, hidden: "" });
 
   private readonly connection: Connection;
@@ -86,7 +90,8 @@ export class Chat {
   }
 
   private build(title: string): void {
-    this.launcher.append(chatIcon(), el("span", {}, TEXT.launcher), this.badge);
+    this.launcher.append(icon(CHAT_ICON_PATH), el("span", {}, TEXT.launcher), this.badge);
+    this.attachButton.append(icon(ATTACH_ICON_PATH));
     this.launcher.setAttribute("aria-label", TEXT.launcher);
     this.badge.hidden = true;
     this.launcher.addEventListener("click", () => (this.isOpen() ? this.close() : this.open(true)));

@@ -105,6 +105,7 @@ textarea:focus { border-color: var(--accent); outline: none; box-shadow: 0 0 0 3
   color: var(--accent); font-size: 1.1em; cursor: pointer;
 }
 .attach[hidden] { display: none; }
+.attach svg { width: 1.3em; height: 1.3em; vertical-align: middle; }
 .file { display: inline-flex; flex-direction: column; gap: .3em; color: inherit; }
 .file img { max-width: 100%; max-height: 14em; border-radius: 8px; }
 

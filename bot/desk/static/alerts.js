@@ -98,26 +98,21 @@
     }
   }
 
+  /** An element with its attributes and text (always as text, never as HTML). */
+  function element(tag, attributes, text) {
+    const node = Object.assign(document.createElement(tag), attributes);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
   function show(alert) {
-    const card = document.createElement("div");
-    card.className = alert.urgent ? "alert urgent" : "alert";
+    const card = element("div", { className: alert.urgent ? "alert urgent" : "alert" });
     card.dataset.kind = alert.kind;
-    const title = document.createElement("strong");
-    title.textContent = alert.title;
-    const body = document.createElement("p");
-    body.textContent = alert.body;
-    const bar = document.createElement("div");
-    bar.className = "alert-bar";
-    const open = document.createElement("a");
-    open.href = alert.url;
-    open.textContent = "查看";
-    const dismiss = document.createElement("button");
-    dismiss.type = "button";
-    dismiss.className = "ghost small";
-    dismiss.textContent = "知道了";
+    const dismiss = element("button", { type: "button", className: "ghost small" }, "知道了");
     dismiss.addEventListener("click", () => card.remove());
-    bar.append(open, dismiss);
-    card.append(title, body, bar);
+    const bar = element("div", { className: "alert-bar" });
+    bar.append(element("a", { href: alert.url }, "查看"), dismiss);
+    card.append(element("strong", {}, alert.title), element("p", {}, alert.body), bar);
     region.append(card);
     if (!alert.sticky) setTimeout(() => card.remove(), SHOWN_MS);
   }
