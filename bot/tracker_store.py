@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Dict, NamedTuple, Optional, Tuple
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event, deserialise_events
+from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import insert, text
@@ -60,6 +60,7 @@ CURRENT_SESSION_DATA = text(f"SELECT data {_CURRENT_SESSION} ORDER BY id")
 CURRENT_SESSION_COUNT = text(f"SELECT count(*) {_CURRENT_SESSION}")
 # What a cached tracker is checked against: the session's row count and newest row id.
 CURRENT_SESSION_STAMP = text(f"SELECT count(*), max(id) {_CURRENT_SESSION}")
+NEWEST_ID = text(f"SELECT max(id) FROM {SQLTrackerStore.SQLEvent.__tablename__} WHERE sender_id = :sender_id")
 EVENTS_AFTER = text(f"SELECT type_name, data FROM {SQLTrackerStore.SQLEvent.__tablename__} "
                     "WHERE sender_id = :sender_id AND id > :after ORDER BY id")
 Stamp = Tuple[int, Optional[int]]
@@ -95,6 +96,12 @@ class TrackerCache:
         self._saved[tracker.sender_id] = _Saved(tracker, stamp)
         while len(self._saved) > self.size:
             self._saved.popitem(last=False)
+
+    def stored_count(self, tracker: DialogueStateTracker) -> Optional[int]:
+        """How many rows of its session are stored, if `tracker` is the very tracker this cache
+        handed out and the stamp is its own (read under the conversation's lock, like the save)."""
+        saved = self._saved.get(tracker.sender_id)
+        return saved.stamp[0] if saved is not None and saved.tracker is tracker else None
 
     def discard(self, sender_id: str) -> None:
         self._saved.pop(sender_id, None)
@@ -148,14 +155,26 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         return DialogueStateTracker.from_dict(sender_id, [json.loads(data) for data in stored], self.domain.slots)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Store the events not stored yet, then publish them: Rasa's rows, Rasa's offset."""
+        """Store the events not stored yet, then publish them: Rasa's rows, Rasa's offset.
+
+        A tracker this cache handed out needs no count first (its stamp says what is stored),
+        and unless a new session began, the new stamp is that count plus the rows added, with
+        the newest id, both what the table now says; a new session is counted again (its start
+        is by timestamp, as Rasa counts it)."""
+        sender_id = tracker.sender_id
         with self.session_scope() as session:
-            stored = session.execute(CURRENT_SESSION_COUNT, {"sender_id": tracker.sender_id}).scalar_one()
+            stored = self.cache.stored_count(tracker)
+            if stored is None:
+                stored = session.execute(CURRENT_SESSION_COUNT, {"sender_id": sender_id}).scalar_one()
             new_events = list(itertools.islice(tracker.events, stored, None))
             if new_events:
-                session.execute(insert(self.SQLEvent.__table__), [_row(tracker.sender_id, e) for e in new_events])
+                session.execute(insert(self.SQLEvent.__table__), [_row(sender_id, e) for e in new_events])
                 session.commit()
-            self.cache.put(tracker, _stamp(session, tracker.sender_id))
+            if any(isinstance(event, SessionStarted) for event in new_events):
+                stamp = _stamp(session, sender_id)
+            else:
+                stamp = stored + len(new_events), session.execute(NEWEST_ID, {"sender_id": sender_id}).scalar_one()
+            self.cache.put(tracker, stamp)
         if self.event_broker is not None:
             await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
 
