@@ -83,7 +83,7 @@ async def test_a_case_transferred_to_an_agent_is_announced_to_them(desk, colleag
     ws = await alert_socket(agent)
     await post_json(zhou, f"/api/escalations/{escalation_id}/transfer", {"to_staff_id": staff_id("agent")})
     assigned = (await receive_until(ws, is_alert(live.ASSIGNED)))[-1]
-    assert assigned["title"] == "有客户转给你接待" and assigned["id"] == escalation_id
+    assert assigned["title"] == "同事转来一位客户" and assigned["id"] == escalation_id
     await ws.close()
 
 
@@ -93,7 +93,7 @@ async def test_an_urgent_case_past_target_reaches_the_supervisor_not_the_agents(
     agent_ws, boss_ws = await alert_socket(agent), await alert_socket(boss)
     await alerts.check_overdue()
     late = (await receive_until(boss_ws, is_alert(live.OVERDUE)))[-1]
-    assert late["id"] == escalation_id and late["title"] == "紧急接待超时未回复" and "已超过 2 分钟未回复客户" in late["body"]
+    assert late["id"] == escalation_id and late["title"] == "紧急会话超时未回复" and "已超过 2 分钟未得到回复" in late["body"]
     await agent_ws.send_json({"type": "ping"})
     heard = await receive_until(agent_ws, lambda m: m["type"] == "pong")
     assert [m for m in heard if m["type"] == "alert" and m["kind"] == live.OVERDUE] == []

@@ -96,15 +96,15 @@ def alert_view(alert: live.Alert, *, replay: bool = False) -> Dict[str, Any]:
     case = alert.case
     urgent = alert.kind == live.OVERDUE or case.priority == Priority.URGENT
     soon = "及时" if case.priority == Priority.NORMAL else "尽快"
-    about = f"{case.reason_label}，编号 {case.reference}"
+    about = f"{case.reason_label} · 编号 {case.reference}"
     title, body = {
         live.NEW_CASE: (f"【{PRIORITY_LABELS.get(case.priority, case.priority)}】新客户待接入",
-                        f"{case.reason_label} · 编号 {case.reference}，请{soon}接入。"),
-        live.ASSIGNED: ("有客户转给你接待", f"客户（{about}）已转由你接待，请尽快回复。"),
-        live.CUSTOMER_WROTE: ("客户发来新消息", f"你接待的客户（{about}）发来了新消息。"),
-        live.OVERDUE: ("紧急接待超时未回复",
-                       f"编号 {case.reference}（{case.reason_label}）已超过 {FIRST_REPLY_SLA[Priority.URGENT]} 分钟"
-                       "未回复客户，请安排同事处理，或由你直接接管。"),
+                        f"{about}，请{soon}接入。"),
+        live.ASSIGNED: ("同事转来一位客户", f"客户已转由你接待（{about}），请尽快回复。"),
+        live.CUSTOMER_WROTE: ("客户发来新消息", f"你接待的客户发来了新消息（{about}）。"),
+        live.OVERDUE: ("紧急会话超时未回复",
+                       f"客户已超过 {FIRST_REPLY_SLA[Priority.URGENT]} 分钟未得到回复（{about}），"
+                       "请安排同事处理，或由你直接接管。"),
     }[alert.kind]
     key = {live.CUSTOMER_WROTE: f"{alert.kind}:{case.id}:{case.customer_wrote_at}",
            live.ASSIGNED: f"{alert.kind}:{case.id}:{case.assignee_id}"}.get(alert.kind, f"{alert.kind}:{case.id}")

@@ -119,7 +119,7 @@ def receiving_case(session: Session, conversation_id: str) -> Escalation:
     count, total = session.execute(select(func.count(Attachment.id), func.coalesce(func.sum(Attachment.size), 0))
                                    .where(Attachment.escalation_id == escalation.id)).one()
     if count >= MAX_FILES_PER_CASE or total >= MAX_CASE_BYTES:
-        raise Refusal("attachment_quota", f"这次接待已收到 {count} 个文件，不能再收了。")
+        raise Refusal("attachment_quota", f"本次接待的文件数量已达上限（{MAX_FILES_PER_CASE} 个），不能再发送。")
     return escalation
 
 
