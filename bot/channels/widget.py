@@ -356,7 +356,7 @@ class WidgetInput(SocketIOInput):
             """A photo or PDF for the agent of the customer's open case: kept, then passed to Rasa
             as the customer's message (so the transcript has it). Answers the widget's
             acknowledgement with the file as stored, or with the reason in the bank's words
-            ("" when the guard has already told the customer, e.g. to slow down)."""
+            ("" when the guard has already told the customer to slow down, and the file is dropped)."""
             session = await sio.get_session(sid, namespace=namespace)
             session_id, address = session.get("session_id"), session.get("address")
             content, name = (data or {}).get("data"), (data or {}).get("name")
@@ -373,9 +373,10 @@ class WidgetInput(SocketIOInput):
             message = UserMessage(attachments.label(sent.name), WidgetOutput(sio, self.bot_message_evt, namespace, presence),
                                   session_id, input_channel=CHANNEL, metadata={"file": sent.as_metadata()})
             verdict = await guard(on_new_message, message, agent=server["app"].ctx.agent, address=address)
-            if verdict not in (Verdict.ANSWERED, Verdict.QUIET):   # not in the conversation: not kept either
+            if verdict == Verdict.LIMITED:   # never reached the conversation: not kept either
                 await asyncio.to_thread(files.withdraw, sent.id)
                 return {"error": ""}
+            # Answered, or being handled still (an apology for slowness went out): it is in the conversation.
             return {"file": file_view(sent.as_metadata())}
 
         files.add_files_route(widget_webhook)
