@@ -26,7 +26,7 @@ import logging
 import os
 import socket
 from datetime import timedelta
-from typing import Any, Callable, Dict, List, Optional, Protocol, runtime_checkable
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, runtime_checkable
 
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed
@@ -94,30 +94,29 @@ class OutboxDelivery:
     async def deliver_pending(self) -> int:
         """One pass: release abandoned hand-offs, then claim, record, push.
         Returns how many were delivered."""
-        items = await asyncio.to_thread(self._release_and_claim)
+        items, typing = await asyncio.to_thread(self._release_and_claim)
+        for shown in typing:   # before the pass's messages: a reply among them hides the dots again
+            await self._show_typing(shown)
         delivered = 0
         for item in items:
             delivered += await self._deliver(item)
-        if isinstance(self.pusher, TypingPusher):
-            await self._show_typing(self.pusher)
         return delivered
 
-    async def _show_typing(self, pusher: TypingPusher) -> None:
-        for shown in await asyncio.to_thread(self._claim_typing, pusher.typing_every):
-            try:
-                await pusher.show_typing(shown)
-            except Exception as error:  # a courtesy only: never retried
-                logger.info("could not show %s that the agent is typing: %r", self.channel, error)
+    async def _show_typing(self, shown: live.TypingShown) -> None:
+        try:
+            await self.pusher.show_typing(shown)
+        except Exception as error:  # a courtesy only: never retried
+            logger.info("could not show %s that the agent is typing: %r", self.channel, error)
 
-    def _claim_typing(self, every: timedelta) -> List[live.TypingShown]:
-        with transaction() as session:
-            return live.claim_typing(session, self.channel, at=now(), every=every)
-
-    def _release_and_claim(self) -> list:
+    def _release_and_claim(self) -> Tuple[list, List[live.TypingShown]]:
+        """Hand back abandoned cases and claim the agents' typing to show (one transaction),
+        then claim the outbox rows, the released cases' apologies among them."""
         with transaction() as session:
             escalations.release_unclaimed(session, self.channel, at=now())
+            typing = (live.claim_typing(session, self.channel, at=now(), every=self.pusher.typing_every)
+                      if isinstance(self.pusher, TypingPusher) else [])
         with transaction() as session:
-            return outbox.claim(session, self.channel, self.worker, at=now())
+            return outbox.claim(session, self.channel, self.worker, at=now()), typing
 
     @staticmethod
     def _mark(mark: Callable, item_id: int, *args: Any) -> None:
